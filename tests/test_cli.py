@@ -1,0 +1,44 @@
+"""`vla` as a user runs it: subprocess calls with tiny settings, and clear errors on typos."""
+
+import subprocess
+
+import pytest
+
+
+def run(vla_exe, *args, timeout=300):
+    return subprocess.run([vla_exe, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_lists_commands(vla_exe):
+    out = run(vla_exe, "--help")
+    assert out.returncode == 0 and "info" in out.stdout
+
+
+def test_info_without_backbone_lists_versions(vla_exe):
+    out = run(vla_exe, "info", "load_backbone=false")
+    assert out.returncode == 0, out.stderr
+    assert "torch" in out.stdout and "mujoco" in out.stdout and "device" in out.stdout
+
+
+def test_info_shows_the_backbone_as_loaded(vla_exe):
+    out = run(vla_exe, "info", "max_new_tokens=8")
+    assert out.returncode == 0, out.stderr
+    assert "hidden size 576, 30 layers" in out.stdout
+    assert "answer" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["inof"], "Did you mean 'info'"),
+        (["info", "backbone=smollm2-135"], "Did you mean 'smollm2-135m'"),
+        (["info", "backbone.nmae=x"], "Did you mean 'name'"),
+        (["info", "promt=hi"], "Did you mean 'prompt'"),
+        (["info", "backbone.dtype=int3"], "float32"),
+    ],
+)
+def test_typos_answer_with_the_valid_choices(vla_exe, args, expected):
+    out = run(vla_exe, *args)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert expected in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr

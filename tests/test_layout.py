@@ -1,0 +1,113 @@
+"""The design-card layout: one `vla` namespace over the top-level folders, never shadowing
+HuggingFace's `tokenizers`, and every source folder listed as a package (a wheel drops the rest)."""
+
+import importlib.metadata
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+PYPROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+PACKAGE_DIR = PYPROJECT["tool"]["setuptools"]["package-dir"]
+PACKAGES = PYPROJECT["tool"]["setuptools"]["packages"]
+NAMESPACE_FOLDERS = ("vla", "envs", "tokenizers", "policies")  # DESIGN.md: no __init__.py
+
+
+def installed_distribution_names() -> set[str]:
+    names = set()
+    for dist in importlib.metadata.distributions():
+        names.add(dist.metadata["Name"].lower().replace("-", "_"))
+        top = dist.read_text("top_level.txt") or ""
+        names.update(line.strip().lower() for line in top.splitlines() if line.strip())
+    return names
+
+
+def test_namespace_folders_have_no_init():
+    for folder in NAMESPACE_FOLDERS:
+        assert not (REPO_ROOT / folder / "__init__.py").exists(), (
+            f"{folder}/__init__.py makes {folder} a regular package; see DESIGN.md"
+        )
+
+
+def test_no_mapped_folder_shadows_an_installed_distribution():
+    installed = installed_distribution_names()
+    assert "tokenizers" in installed  # the collision this rule exists for
+    for folder in set(PACKAGE_DIR.values()):
+        if folder.lower() in installed:
+            assert not (REPO_ROOT / folder / "__init__.py").exists(), (
+                f"{folder}/ would shadow the installed {folder}"
+            )
+
+
+def folder_to_package(rel: str) -> str:
+    """Map a repo-relative folder to its import name through package-dir."""
+    parts = rel.split("/")
+    for pkg, folder in sorted(PACKAGE_DIR.items(), key=lambda kv: -len(kv[1])):
+        fparts = folder.split("/")
+        if parts[: len(fparts)] == fparts:
+            return ".".join([pkg, *parts[len(fparts) :]])
+    raise AssertionError(f"{rel} is under no package-dir mapping")
+
+
+def test_every_source_folder_is_a_listed_package():
+    for folder in set(PACKAGE_DIR.values()):
+        for path in [
+            REPO_ROOT / folder,
+            *(p for p in (REPO_ROOT / folder).rglob("*") if p.is_dir()),
+        ]:
+            if "__pycache__" in path.parts:
+                continue
+            if any(path.glob("*.py")) or any(path.glob("*.yaml")):
+                pkg = folder_to_package(str(path.relative_to(REPO_ROOT)))
+                assert pkg in PACKAGES, (
+                    f"{path.relative_to(REPO_ROOT)} is not listed as {pkg!r} in pyproject"
+                )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-c", "import tokenizers, transformers; print(tokenizers.__file__)"],
+        ["-m", "tests.print_tokenizers_origin"],
+    ],
+    ids=["python-c", "python-m"],
+)
+def test_hf_tokenizers_wins_from_repo_root(argv):
+    out = subprocess.run(
+        [sys.executable, *argv], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    path = out.stdout.strip().splitlines()[-1]
+    assert "site-packages" in path and path.endswith("tokenizers/__init__.py"), path
+
+
+def test_hf_tokenizers_wins_under_pytest():
+    import tokenizers
+
+    assert "site-packages" in tokenizers.__file__
+    import vla.tokenizers
+
+    assert str(REPO_ROOT / "tokenizers") in list(vla.tokenizers.__path__)
+
+
+def test_hf_tokenizers_wins_inside_a_ray_task():
+    # Ray workers prepend the driver's cwd to sys.path; run the driver from the repo root.
+    code = (
+        "import ray\n"
+        "ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)\n"
+        "@ray.remote\n"
+        "def where():\n"
+        "    import os, sys, tokenizers, transformers, vla.tokenizers\n"
+        "    return tokenizers.__file__, os.getcwd(), list(vla.tokenizers.__path__)\n"
+        "print(ray.get(where.remote()))\n"
+        "ray.shutdown()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=180
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    line = out.stdout.strip().splitlines()[-1]
+    assert "site-packages/tokenizers/__init__.py" in line, line
+    assert str(REPO_ROOT / "tokenizers") in line, line

@@ -1,0 +1,115 @@
+"""The `vla` console script: `vla <command> key=value ...`, each command a Hydra app over configs/.
+
+Overrides are checked before Hydra runs, so a typo in a key, a config-group choice or the
+command name answers with the valid choices instead of a stack trace.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from importlib import resources
+
+from vla.suggest import did_you_mean, unknown
+
+# command -> (module with `run(cfg) -> int`, one-line help). Later commands register here.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("vla.commands.info", "versions, device, the backbone as loaded, robots and tasks"),
+    "demo": ("vla.commands.demo", "the main job on embedded defaults"),
+}
+
+USER_ERRORS = (ValueError, FileNotFoundError, KeyError, LookupError)
+
+
+def usage() -> str:
+    lines = ["usage: vla <command> [key=value ...] [--cfg job] [--help]", "", "commands:"]
+    lines += [f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "Overrides follow Hydra's grammar, e.g. `vla info backbone.num_layers=8`."]
+    return "\n".join(lines)
+
+
+def config_groups() -> dict[str, list[str]]:
+    """Config group -> its option names, read from the packaged configs/ folder."""
+    root = resources.files("vla.configs")
+    groups = {}
+    for entry in root.iterdir():
+        if entry.is_dir() and not entry.name.startswith("_"):
+            groups[entry.name] = sorted(
+                f.name[: -len(".yaml")] for f in entry.iterdir() if f.name.endswith(".yaml")
+            )
+    return groups
+
+
+def check_overrides(command: str, overrides: list[str]) -> None:
+    """Raise ValueError with suggestions for an unknown key or config-group choice."""
+    from hydra import compose, initialize_config_module
+    from omegaconf import OmegaConf
+
+    groups = config_groups()
+    with initialize_config_module("vla.configs", version_base=None):
+        base = OmegaConf.to_container(compose(config_name=command), resolve=False)
+    for item in overrides:
+        if item.startswith(("hydra.", "+", "~", "-")) or "=" not in item:
+            continue  # additions, deletions and Hydra's own settings are Hydra's to check
+        key, value = item.split("=", 1)
+        if key in groups and value not in groups[key] and "," not in value:
+            raise ValueError(unknown(f"{key} choice", value, groups[key]))
+        node, path = base, []
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                where = ".".join(path) or "the top level"
+                choices = list(node) if isinstance(node, dict) else []
+                raise ValueError(
+                    f"Unknown config key {key!r}: {where} has no {part!r}."
+                    f"{did_you_mean(part, choices)} (Use +{key}=... to add a new key on purpose.)"
+                )
+            node, path = node[part], [*path, part]
+
+
+def run_command(command: str, overrides: list[str]) -> int:
+    import hydra
+
+    module = importlib.import_module(COMMANDS[command][0])
+    result = {"code": 0}
+
+    @hydra.main(config_path="pkg://vla.configs", config_name=command, version_base=None)
+    def app(cfg) -> None:
+        try:
+            result["code"] = module.run(cfg) or 0
+        except USER_ERRORS as e:
+            if os.environ.get("VLA_DEBUG"):
+                raise
+            msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+            print(f"vla {command}: error: {msg}", file=sys.stderr)
+            result["code"] = 2
+
+    saved = sys.argv
+    sys.argv = [f"vla-{command}", *overrides]
+    try:
+        app()
+    finally:
+        sys.argv = saved
+    return result["code"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    command, overrides = argv[0], argv[1:]
+    if command not in COMMANDS:
+        print(f"vla: {unknown('command', command, COMMANDS)}\n\n{usage()}", file=sys.stderr)
+        return 2
+    if not any(o.startswith("--") or o.startswith("-m") for o in overrides):
+        try:
+            check_overrides(command, overrides)
+        except ValueError as e:
+            print(f"vla {command}: error: {e}", file=sys.stderr)
+            return 2
+    return run_command(command, overrides)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

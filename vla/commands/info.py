@@ -1,0 +1,79 @@
+"""`vla info`: what is installed, which device, the backbone as loaded, registered robots and tasks."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+
+from omegaconf import OmegaConf
+
+from vla import backbone as backbone_lib
+
+PACKAGES = (
+    "torch",
+    "transformers",
+    "tokenizers",
+    "gymnasium",
+    "mujoco",
+    "ray",
+    "hydra-core",
+    "peft",
+)
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def device_line() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda ({torch.cuda.get_device_name(0)}, {torch.cuda.device_count()} device(s))"
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def registered_envs() -> list[str]:
+    """Gymnasium ids in the `vla/` namespace (registered by the gymnasium.envs entry point)."""
+    import gymnasium
+
+    return sorted(env_id for env_id in gymnasium.registry if env_id.startswith("vla/"))
+
+
+def describe_backbone(cfg) -> list[str]:
+    bb = backbone_lib.load(backbone_lib.BackboneConfig(**OmegaConf.to_container(cfg.backbone)))
+    conf = bb.model.config
+    params = sum(p.numel() for p in bb.model.parameters())
+    answer = backbone_lib.chat(bb, cfg.prompt, max_new_tokens=cfg.max_new_tokens)
+    return [
+        f"  name          {cfg.backbone.name}",
+        f"  loaded from   {bb.source}",
+        f"  load time     {bb.load_seconds:.2f} s",
+        f"  architecture  {conf.model_type}, hidden size {conf.hidden_size}, {conf.num_hidden_layers} layers, "
+        f"{params / 1e6:.1f}M parameters, {bb.model.dtype}",
+        f"  content hash  {bb.content_hash or 'unknown (not an embedded backbone)'}",
+        f"  prompt        {cfg.prompt}",
+        f"  answer        {answer}",
+    ]
+
+
+def run(cfg) -> int:
+    print("vla info")
+    for name, version in versions().items():
+        print(f"  {name:<13} {version}")
+    print(f"  device        {device_line()}")
+    if cfg.load_backbone:
+        print("backbone")
+        for line in describe_backbone(cfg):
+            print(line)
+    envs = registered_envs()
+    print(f"environments ({len(envs)} registered)")
+    for env_id in envs:
+        print(f"  {env_id}")
+    return 0
