@@ -37,7 +37,9 @@ class Embodiment:
     def __post_init__(self):
         n = len(self.joint_names) + 1
         if self.action_mode not in ACTION_MODES:
-            raise ValueError(f"{self.name}: action_mode {self.action_mode!r} is not one of {ACTION_MODES}")
+            raise ValueError(
+                f"{self.name}: action_mode {self.action_mode!r} is not one of {ACTION_MODES}"
+            )
         for field_name in ("action_low", "action_high"):
             if len(getattr(self, field_name)) != n:
                 raise ValueError(f"{self.name}: {field_name} needs {n} values (joints + gripper)")

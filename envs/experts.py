@@ -1,0 +1,61 @@
+"""Scripted experts: follow the task's waypoints with differential IK, output joint targets.
+
+The expert keeps a commanded TCP position that moves towards the current waypoint at a bounded
+speed; IK (seeded with the last command) turns it into joint-position targets, the same action
+space a policy uses. It reads privileged state (object poses) from the env.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vla.envs.ik import DifferentialIK, top_down
+
+WAYPOINT_TIMEOUT = 25  # steps at one waypoint before moving on regardless
+
+
+class ScriptedExpert:
+    def __init__(self, env):
+        self.env = env.unwrapped
+        self.ik = DifferentialIK(self.env.model, self.env.index)
+        self._episode_id = None
+
+    def _start(self) -> None:
+        env = self.env
+        self._episode_id = env.episode_id
+        self._plan = env.task.plan(env)
+        self._i = 0
+        self._held = 0
+        self._steps_here = 0
+        self._q = env.data.qpos[env.index.arm_qpos].copy()
+        self._p = env.tcp()
+
+    def __call__(self, obs=None) -> np.ndarray:
+        env = self.env
+        if self._episode_id != env.episode_id:
+            self._start()
+        wp = self._plan[min(self._i, len(self._plan) - 1)]
+        goal = np.asarray(wp.pos() if callable(wp.pos) else wp.pos, dtype=float)
+        speed = wp.speed or env.robot.max_speed
+        step = speed / env.robot.control_hz
+        delta = goal - self._p
+        dist = np.linalg.norm(delta)
+        self._p = goal if dist <= step else self._p + delta * (step / dist)
+        self._q, _, _ = self.ik.solve(self._q, self._p, top_down(wp.yaw), iters=15)
+        self._advance(wp, goal)
+        action = np.r_[self._q, wp.grip]
+        return np.clip(action, env.action_space.low, env.action_space.high).astype(np.float32)
+
+    def _advance(self, wp, goal) -> None:
+        if self._i >= len(self._plan) - 1 and wp.tol < 0:
+            return  # a closed-loop final waypoint runs until the episode ends
+        self._steps_here += 1
+        reached = np.linalg.norm(self._p - goal) < 1e-9 and np.linalg.norm(
+            self.env.tcp() - goal
+        ) < max(wp.tol, 0.0)
+        if reached or self._steps_here > WAYPOINT_TIMEOUT:
+            self._held += 1
+            if self._held > wp.hold or self._steps_here > WAYPOINT_TIMEOUT + wp.hold:
+                self._i = min(self._i + 1, len(self._plan) - 1)
+                self._held = 0
+                self._steps_here = 0

@@ -1,0 +1,86 @@
+"""What a robot contributes to the shared tabletop: its model, joints, gripper, placement.
+
+A robot module defines one `RobotDefinition` and registers it in `vla.envs.robots.registry`.
+The scene builder attaches the model, adds a TCP site between the fingers and a wrist camera,
+and derives the embodiment schema from the compiled model.
+"""
+
+from __future__ import annotations
+
+from vla.envs import headless  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
+
+# isort: split
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+
+@dataclass(frozen=True)
+class GripperSpec:
+    """How the normalised gripper command g in [0, 1] (1 = closed) drives the actuators."""
+
+    actuators: tuple[str, ...]
+    ctrl_open: tuple[float, ...]
+    ctrl_closed: tuple[float, ...]
+    joint: str  # measured to report the opening
+    joint_open: float
+    joint_closed: float
+
+
+@dataclass(frozen=True)
+class RobotDefinition:
+    name: str
+    description: str
+    load: Callable[[], mujoco.MjSpec]  # the robot with its gripper and arm position servos
+    root_body: str
+    arm_joints: tuple[str, ...]
+    gripper: GripperSpec
+    palm_body: str  # the body the TCP site is attached to
+    tcp_reference: str  # a site whose position marks the grasp centre
+    finger_geoms: tuple[str, str]  # finger pads; the line between them is the closing axis
+    base_pos: tuple[float, float, float]  # in the scene; the robot faces +x
+    seed_qpos: tuple[float, ...]  # starting guess for the home-pose IK
+    home_height: float  # TCP height above the table at home
+    workspace_half: tuple[float, float]  # objects spawn within +-these around (0, 0)
+    control_hz: float = 10.0
+    home_yaw: float = 0.0  # TCP yaw at home; grasps pick the cube-symmetric yaw nearest to it
+    wrist_camera: (
+        tuple[str, tuple[float, float, float], tuple[float, float, float, float], float] | None
+    ) = None
+    cube_half: float = 0.016
+    tcp_shift: float = 0.0  # grasp centre offset from tcp_reference towards the first finger (m)
+    grasp_offset: float = 0.0  # TCP height above the cube centre when the fingers close
+    max_speed: float = 0.25  # m/s for the scripted expert's TCP
+
+
+def position_servos(spec: mujoco.MjSpec, joints, kp: float, kv: float, forcerange=None) -> None:
+    """Drive each joint with a position servo (ctrl = target angle), replacing any actuator on it."""
+    joints = list(joints)
+    for act in list(spec.actuators):
+        if act.target in joints:
+            act.delete()
+    for i, name in enumerate(joints):
+        joint = spec.joint(name)
+        act = spec.add_actuator()
+        act.name = f"{name}_servo"
+        act.target = name
+        act.trntype = mujoco.mjtTrn.mjTRN_JOINT
+        act.gaintype = mujoco.mjtGain.mjGAIN_FIXED
+        act.biastype = mujoco.mjtBias.mjBIAS_AFFINE
+        act.gainprm = np.r_[kp, np.zeros(9)]
+        act.biasprm = np.r_[0.0, -kp, -kv, np.zeros(7)]
+        act.ctrllimited = mujoco.mjtLimited.mjLIMITED_TRUE
+        act.ctrlrange = joint.range
+        if forcerange is not None:
+            act.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
+            act.forcerange = [-forcerange[i], forcerange[i]]
+
+
+def compensate_gravity(spec: mujoco.MjSpec) -> None:
+    """Gravity compensation on every robot body, as real arm controllers provide it."""
+    for body in spec.bodies:
+        if body.name != "world":
+            body.gravcomp = 1.0

@@ -1,0 +1,276 @@
+"""The gymnasium env: one robot, one task, one instruction, on the shared tabletop.
+
+Observation: {"images": {camera: uint8 (H, W, 3)}, "state": float32 (joints + gripper),
+"instruction": str}. Action: absolute joint-position targets (rad) then the gripper command in
+[0, 1] (1 = closed), see `env.unwrapped.embodiment`. Terminates on success; truncates at the
+task's step limit. `info["is_success"]` every step.
+"""
+
+from __future__ import annotations
+
+from vla.envs import headless  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
+
+# isort: split
+
+import mujoco
+import numpy as np
+from gymnasium import Env, spaces
+
+from vla.embodiment import Embodiment
+from vla.envs import language, scene
+from vla.envs.robots import registry as robots
+from vla.envs.tasks import layout
+from vla.envs.tasks import registry as tasks
+
+SETTLE_SECONDS = 0.3  # physics before the first observation, so objects rest on the table
+HOME_NOISE = 0.03  # rad, per joint, at reset
+
+
+def embodiment_of(model: mujoco.MjModel, index: scene.SceneIndex) -> Embodiment:
+    robot = index.robot
+    return Embodiment(
+        name=robot.name,
+        joint_names=robot.arm_joints,
+        gripper_name="gripper",
+        action_mode="joint_position",
+        joint_units=("rad",) * len(robot.arm_joints),
+        action_low=(*map(float, index.arm_range[:, 0]), 0.0),
+        action_high=(*map(float, index.arm_range[:, 1]), 1.0),
+        gripper_sign=1,
+        control_hz=robot.control_hz,
+        cameras=index.cameras,
+        description=robot.description,
+    )
+
+
+class TabletopEnv(Env):
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+
+    def __init__(
+        self,
+        robot: str = "panda",
+        task: str = "lift",
+        image_size: int | tuple[int, int] = 128,
+        cameras: tuple[str, ...] | None = None,
+        image_obs: bool = True,
+        instruction_set: str = "train",
+        max_steps: int | None = None,
+        render_mode: str | None = None,
+        render_size: tuple[int, int] = (240, 320),
+    ):
+        self.robot = robots.get(robot)
+        self.task = tasks.get(task)
+        language.templates(task, instruction_set)  # validates the set name
+        self.model, self.index = scene.build(robot)
+        self.data = mujoco.MjData(self.model)
+        self.embodiment = embodiment_of(self.model, self.index)
+        self.cameras = tuple(cameras) if cameras is not None else self.index.cameras
+        unknown = set(self.cameras) - set(self.index.cameras)
+        if unknown:
+            raise ValueError(
+                f"unknown camera(s) {sorted(unknown)}; {robot} has {list(self.index.cameras)}"
+            )
+        self.image_hw = (
+            (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+        )
+        self.image_obs = image_obs
+        self.instruction_set = instruction_set
+        self.max_steps = max_steps or self.task.max_steps
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
+        self.render_mode = render_mode
+        self.render_size = render_size
+        self.substeps = max(1, round(1.0 / (self.robot.control_hz * self.model.opt.timestep)))
+
+        e = self.embodiment
+        self.action_space = spaces.Box(
+            np.array(e.action_low, np.float32), np.array(e.action_high, np.float32)
+        )
+        obs = {
+            "state": spaces.Box(-np.inf, np.inf, (e.state_dim,), np.float32),
+            "instruction": spaces.Text(language.MAX_LENGTH, charset=language.CHARSET),
+        }
+        if image_obs:
+            obs["images"] = spaces.Dict(
+                {c: spaces.Box(0, 255, (*self.image_hw, 3), np.uint8) for c in self.cameras}
+            )
+        self.observation_space = spaces.Dict(obs)
+
+        self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
+        self.episode = None
+        self.instruction = ""
+        self.episode_id = 0
+        self.elapsed_steps = 0
+        g = self.robot.gripper
+        self._ctrl_open = np.array(g.ctrl_open)
+        self._ctrl_closed = np.array(g.ctrl_closed)
+
+    # ----- gymnasium API -------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        options = dict(options or {})
+        rng = self.np_random
+        mujoco.mj_resetData(self.model, self.data)
+        lo, hi = self.index.arm_range[:, 0], self.index.arm_range[:, 1]
+        q = np.clip(self.index.home_qpos + rng.normal(0, HOME_NOISE, len(lo)), lo, hi)
+        self.data.qpos[self.index.arm_qpos] = q
+        self._apply_controls(q, 0.0)
+        self.episode = self.task.sample(rng)
+        self.episode.placements = layout.sample(rng, self.task, self.episode, self.robot)
+        self._place_objects()
+        for _ in range(round(SETTLE_SECONDS / self.model.opt.timestep)):
+            mujoco.mj_step(self.model, self.data)
+        instruction_set = options.pop("instruction_set", self.instruction_set)
+        choices = language.templates(self.task.name, instruction_set)
+        template = choices[int(rng.integers(len(choices)))]
+        self.instruction = options.pop("instruction", None) or template.format(
+            **self.task.slots(self.episode)
+        )
+        if options:
+            raise ValueError(
+                f"unknown reset option(s) {sorted(options)}; known: instruction, instruction_set"
+            )
+        self.episode_id += 1
+        self.elapsed_steps = 0
+        return self._observation(), self._info(False)
+
+    def step(self, action):
+        action = self._check_action(action)
+        self._apply_controls(action[:-1], action[-1])
+        for _ in range(self.substeps):
+            mujoco.mj_step(self.model, self.data)
+        self.elapsed_steps += 1
+        success = self.task.success(self)
+        truncated = self.elapsed_steps >= self.max_steps and not success
+        return self._observation(), float(success), success, truncated, self._info(success)
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        return self.render_camera("front", self.render_size)
+
+    def close(self):
+        for r in self._renderers.values():
+            r.close()
+        self._renderers.clear()
+
+    def expert(self):
+        """A scripted expert for this env's task: a callable obs -> action (privileged state)."""
+        from vla.envs.experts import ScriptedExpert
+
+        return ScriptedExpert(self)
+
+    # ----- views that tasks and experts read -------------------------------------------
+    def cube_pos(self, color: str) -> np.ndarray:
+        adr = self.index.cube_qpos[color]
+        return self.data.qpos[adr : adr + 3].copy()
+
+    def cube_yaw(self, color: str) -> float:
+        w, x, y, z = self.data.qpos[
+            self.index.cube_qpos[color] + 3 : self.index.cube_qpos[color] + 7
+        ]
+        return float(np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z)))
+
+    def fixture_pos(self, name: str) -> np.ndarray:
+        return self.data.mocap_pos[self.index.mocap[name]].copy()
+
+    def tcp(self) -> np.ndarray:
+        return self.data.site_xpos[self.index.tcp_site].copy()
+
+    def touching(self, color: str) -> bool:
+        cube_geom = self.model.body_geomadr[self.index.cube_body[color]]
+        robot = self.index.robot_geoms
+        for c in self.data.contact[: self.data.ncon]:
+            pair = (c.geom1, c.geom2)
+            if cube_geom in pair and (pair[0] in robot or pair[1] in robot):
+                return True
+        return False
+
+    def grasping(self, color: str) -> bool:
+        return self.touching(color) and np.linalg.norm(self.tcp() - self.cube_pos(color)) < 0.04
+
+    @property
+    def grasp_height(self) -> float:
+        """TCP height at which the fingers close around a cube resting on the table."""
+        return self.robot.cube_half + self.robot.grasp_offset
+
+    @property
+    def push_height(self) -> float:
+        return self.robot.cube_half * 0.8 + self.robot.grasp_offset
+
+    def gripper_opening(self) -> float:
+        g = self.robot.gripper
+        q = self.data.qpos[self.index.gripper_qpos]
+        return float(np.clip((q - g.joint_closed) / (g.joint_open - g.joint_closed), 0.0, 1.0))
+
+    def render_camera(self, camera: str, size: tuple[int, int]) -> np.ndarray:
+        renderer = self._renderers.get(size)
+        if renderer is None:
+            renderer = mujoco.Renderer(self.model, *size)
+            renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = False
+            renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = False
+            self._renderers[size] = renderer
+        renderer.update_scene(self.data, camera=camera)
+        return renderer.render()
+
+    # ----- internals -------------------------------------------------------------------
+    def _apply_controls(self, arm: np.ndarray, grip: float) -> None:
+        self.data.ctrl[self.index.arm_actuators] = arm
+        self.data.ctrl[self.index.gripper_actuators] = self._ctrl_open + grip * (
+            self._ctrl_closed - self._ctrl_open
+        )
+
+    def _place_objects(self) -> None:
+        for name, (x, y, yaw) in self.episode.placements.items():
+            if name.startswith("cube_"):
+                adr = self.index.cube_qpos[name[len("cube_") :]]
+                self.data.qpos[adr : adr + 7] = [
+                    x,
+                    y,
+                    self.robot.cube_half + 0.001,
+                    np.cos(yaw / 2),
+                    0,
+                    0,
+                    np.sin(yaw / 2),
+                ]
+            else:
+                self.data.mocap_pos[self.index.mocap[name]] = [x, y, scene.TABLE_TOP]
+        mujoco.mj_forward(self.model, self.data)
+
+    def _check_action(self, action) -> np.ndarray:
+        a = np.asarray(action, dtype=np.float64)
+        e = self.embodiment
+        if a.shape != (e.action_dim,):
+            raise ValueError(
+                f"{e.name} takes actions of shape ({e.action_dim},) = {list(e.action_names)}; got {a.shape}"
+            )
+        if not np.all(np.isfinite(a)):
+            bad = [e.action_names[i] for i in np.flatnonzero(~np.isfinite(a))]
+            raise ValueError(f"action has NaN or inf in {bad}; check the policy's outputs")
+        lo, hi = self.action_space.low, self.action_space.high
+        out = np.flatnonzero((a < lo - 1e-4) | (a > hi + 1e-4))
+        if out.size:
+            i = int(out[0])
+            raise ValueError(
+                f"action[{i}] ({e.action_names[i]}) = {a[i]:.4f} is outside [{lo[i]:.4f}, {hi[i]:.4f}]; "
+                "clip to env.action_space or check the policy's un-normalisation"
+            )
+        return np.clip(a, lo, hi)
+
+    def _observation(self) -> dict:
+        state = np.r_[self.data.qpos[self.index.arm_qpos], self.gripper_opening()].astype(
+            np.float32
+        )
+        obs = {"state": state, "instruction": self.instruction}
+        if self.image_obs:
+            obs["images"] = {c: self.render_camera(c, self.image_hw) for c in self.cameras}
+        return obs
+
+    def _info(self, success: bool) -> dict:
+        return {
+            "is_success": bool(success),
+            "robot": self.robot.name,
+            "task": self.task.name,
+            "target": self.episode.target if self.episode else None,
+            "elapsed_steps": self.elapsed_steps,
+        }

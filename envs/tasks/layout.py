@@ -1,0 +1,76 @@
+"""Random object placement per seed: what the task needs inside the robot's reach, the rest as
+distractors anywhere on the visible table, nothing overlapping."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vla.envs.scene import BOWL_RADIUS, CUBE_COLORS, MARK_RADIUS, PLATE_RADIUS
+from vla.envs.tasks.base import Episode, Task
+
+GRIPPER_CLEARANCE = 0.035  # room for open fingers beside a cube
+MAX_TRIES = 2000
+
+
+def footprint(name: str, cube_half: float) -> float:
+    if name.startswith("cube_"):
+        return cube_half * 1.42 + GRIPPER_CLEARANCE
+    return {"bowl": BOWL_RADIUS + 0.012, "plate": PLATE_RADIUS + 0.01, "mark": MARK_RADIUS}[name]
+
+
+def relevant_objects(task: Task, episode: Episode) -> list[str]:
+    names = []
+    for role in task.relevant:
+        if role == "target":
+            names.append(f"cube_{episode.target}")
+        elif role == "receptacle":
+            names.append(episode.receptacle)
+        else:
+            names.append(role)
+    return names
+
+
+def sample(
+    rng: np.random.Generator, task: Task, episode: Episode, robot
+) -> dict[str, tuple[float, float, float]]:
+    """name -> (x, y, yaw) for every cube, the bowl, the plate and the mark."""
+    hx, hy = robot.workspace_half
+    inner = np.array([[-hx, hx], [-hy, hy]])
+    outer = np.array([[-hx - 0.07, hx + 0.13], [-hy - 0.12, hy + 0.12]])
+    first = relevant_objects(task, episode)
+    rest = [
+        n for n in [*(f"cube_{c}" for c in CUBE_COLORS), "bowl", "plate", "mark"] if n not in first
+    ]
+    for _ in range(MAX_TRIES):
+        placed: dict[str, tuple[float, float, float]] = {}
+        ok = True
+        for name in first + rest:
+            box = inner if name in first else outer
+            if not _place(rng, name, box, placed, robot.cube_half):
+                ok = False
+                break
+        if ok and _task_constraints(task, episode, placed):
+            return placed
+    raise RuntimeError(f"no layout found for {task.name} on {robot.name} after {MAX_TRIES} tries")
+
+
+def _place(rng, name, box, placed, cube_half) -> bool:
+    r = footprint(name, cube_half)
+    for _ in range(100):
+        x, y = rng.uniform(box[0, 0], box[0, 1]), rng.uniform(box[1, 0], box[1, 1])
+        if all(
+            np.hypot(x - px, y - py) > r + footprint(other, cube_half)
+            for other, (px, py, _) in placed.items()
+        ):
+            yaw = rng.uniform(-np.pi / 4, np.pi / 4) if name.startswith("cube_") else 0.0
+            placed[name] = (float(x), float(y), float(yaw))
+            return True
+    return False
+
+
+def _task_constraints(task: Task, episode: Episode, placed) -> bool:
+    if task.name != "push":
+        return True
+    cx, cy, _ = placed[f"cube_{episode.target}"]
+    mx, my, _ = placed["mark"]
+    return 0.07 <= np.hypot(mx - cx, my - cy) <= 0.16
