@@ -12,6 +12,7 @@ import numpy as np
 from vla.envs.ik import DifferentialIK, top_down
 
 WAYPOINT_TIMEOUT = 25  # steps at one waypoint before moving on regardless
+ACCELERATION = 0.6  # m/s^2: speed ramps up and down, so a held cube is not shaken loose
 
 
 class ScriptedExpert:
@@ -29,6 +30,7 @@ class ScriptedExpert:
         self._steps_here = 0
         self._q = env.data.qpos[env.index.arm_qpos].copy()
         self._p = env.tcp()
+        self._v = 0.0
 
     def __call__(self, obs=None) -> np.ndarray:
         env = self.env
@@ -36,10 +38,13 @@ class ScriptedExpert:
             self._start()
         wp = self._plan[min(self._i, len(self._plan) - 1)]
         goal = np.asarray(wp.pos() if callable(wp.pos) else wp.pos, dtype=float)
-        speed = wp.speed or env.robot.max_speed
-        step = speed / env.robot.control_hz
+        hz = env.robot.control_hz
         delta = goal - self._p
         dist = np.linalg.norm(delta)
+        # Trapezoidal speed profile: accelerate, cruise, and brake to stop at the waypoint.
+        top = wp.speed or env.robot.max_speed
+        self._v = min(top, self._v + ACCELERATION / hz, np.sqrt(2 * ACCELERATION * dist))
+        step = self._v / hz
         self._p = goal if dist <= step else self._p + delta * (step / dist)
         self._q, _, _ = self.ik.solve(self._q, self._p, top_down(wp.yaw), iters=15)
         self._advance(wp, goal)

@@ -53,6 +53,7 @@ class SceneIndex:
     home_qpos: np.ndarray  # (n,) arm pose with the TCP above the workspace, pointing down
     cameras: tuple[str, ...]
     robot_geoms: np.ndarray  # geom ids of the robot (for contact checks)
+    finger_reach: float = 0.0  # how far the closed fingers reach sideways from the TCP axis (m)
 
 
 def look_at(pos, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
@@ -212,11 +213,13 @@ def _compose(robot: RobotDefinition) -> mujoco.MjSpec:
     spec.modelname = f"tabletop_{robot.name}"
     spec.compiler.degree = False  # every robot file here is in radians; the parent's setting wins
     _table(spec)
+    spec.option.noslip_iterations = robot.noslip_iterations
     _objects(spec, robot.cube_half)
-    front = np.array([0.42, 0.2, 0.42])
-    spec.worldbody.add_camera(
-        name="front", pos=front, quat=look_at(front, [-0.12, 0.0, 0.06]), fovy=58
-    )
+    # Third-person view from across the table, framed to the robot's size.
+    k = robot.camera_scale
+    front = np.array([0.5, 0.22, 0.45]) * k
+    target = [-0.12 * k, 0.0, 0.05 * k]
+    spec.worldbody.add_camera(name="front", pos=front, quat=look_at(front, target), fovy=55)
     frame = spec.worldbody.add_frame(pos=list(robot.base_pos))
     robot_spec = robot.load()
     frame.attach_body(robot_spec.body(robot.root_body), ROBOT, "")
@@ -263,7 +266,32 @@ def _build_cached(robot_name: str) -> tuple[mujoco.MjModel, SceneIndex]:
         ),
     )
     index.home_qpos = ik.home_pose(model, index)
+    index.finger_reach = _finger_reach(model, index)
     return model, index
+
+
+def _finger_reach(model: mujoco.MjModel, index: SceneIndex) -> float:
+    """Horizontal reach of the closed fingers' collision boxes around the TCP axis."""
+    data = mujoco.MjData(model)
+    data.qpos[index.arm_qpos] = index.home_qpos
+    data.ctrl[index.arm_actuators] = index.home_qpos
+    data.ctrl[index.gripper_actuators] = index.robot.gripper.ctrl_closed
+    for _ in range(400):  # let the linkage close for real (its joints are tied by constraints)
+        mujoco.mj_step(model, data)
+    tcp = data.site_xpos[index.tcp_site]
+    reach = 0.0
+    for name in index.robot.finger_geoms:
+        gid = model.geom(ROBOT + name).id
+        half = (
+            model.geom_size[gid]
+            if model.geom_type[gid] == mujoco.mjtGeom.mjGEOM_BOX
+            else model.geom_rbound[gid] * np.ones(3)
+        )
+        rot = data.geom_xmat[gid].reshape(3, 3)
+        for corner in np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1])).T.reshape(-1, 3):
+            p = data.geom_xpos[gid] + rot @ (corner * half)
+            reach = max(reach, float(np.hypot(*(p - tcp)[:2])))
+    return reach
 
 
 def _descends(model: mujoco.MjModel, body: int, root: int) -> bool:

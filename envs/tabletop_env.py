@@ -24,6 +24,7 @@ from vla.envs.tasks import registry as tasks
 
 SETTLE_SECONDS = 0.3  # physics before the first observation, so objects rest on the table
 HOME_NOISE = 0.03  # rad, per joint, at reset
+STATE_MARGIN = 0.2  # rad beyond the joint limits that the state space admits
 
 
 def embodiment_of(model: mujoco.MjModel, index: scene.SceneIndex) -> Embodiment:
@@ -87,7 +88,11 @@ class TabletopEnv(Env):
             np.array(e.action_low, np.float32), np.array(e.action_high, np.float32)
         )
         obs = {
-            "state": spaces.Box(-np.inf, np.inf, (e.state_dim,), np.float32),
+            # Joints may overshoot their limits slightly under contact: leave a margin.
+            "state": spaces.Box(
+                np.array([*(lo - STATE_MARGIN for lo in e.action_low[:-1]), 0.0], np.float32),
+                np.array([*(hi + STATE_MARGIN for hi in e.action_high[:-1]), 1.0], np.float32),
+            ),
             "instruction": spaces.Text(language.MAX_LENGTH, charset=language.CHARSET),
         }
         if image_obs:
@@ -193,10 +198,6 @@ class TabletopEnv(Env):
     def grasp_height(self) -> float:
         """TCP height at which the fingers close around a cube resting on the table."""
         return self.robot.cube_half + self.robot.grasp_offset
-
-    @property
-    def push_height(self) -> float:
-        return self.robot.cube_half * 0.8 + self.robot.grasp_offset
 
     def gripper_opening(self) -> float:
         g = self.robot.gripper

@@ -1,6 +1,6 @@
 """Render every registered robot in the shared scene (front and wrist cameras) into one grid PNG.
 
-    python scripts/render_robots.py --out docs/robots.png
+python scripts/render_robots.py --out docs/robots.png
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ def main() -> None:
         obs, _ = env.reset(seed=args.seed)
         rows.append(np.concatenate([obs["images"]["front"], obs["images"]["wrist"]], axis=1))
         env.close()
-    grid = np.concatenate([np.concatenate(rows[i : i + 2], axis=1) for i in range(0, len(rows), 2)], axis=0)
+    grid = np.concatenate(
+        [np.concatenate(rows[i : i + 2], axis=1) for i in range(0, len(rows), 2)], axis=0
+    )
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     iio.imwrite(args.out, grid)
     print(f"wrote {args.out} ({grid.shape[1]}x{grid.shape[0]}): " + ", ".join(ROBOTS))

@@ -51,9 +51,14 @@ class RobotDefinition:
         tuple[str, tuple[float, float, float], tuple[float, float, float, float], float] | None
     ) = None
     cube_half: float = 0.016
+    push_drop: float = 0.0  # push this much lower than the grasp height (fingers' shape)
+    push_across: bool = True  # push with the fingers across the push line, else along it
+    camera_scale: float = 1.0  # the front camera's distance, relative to a full-size arm's
     tcp_shift: float = 0.0  # grasp centre offset from tcp_reference towards the first finger (m)
     grasp_offset: float = 0.0  # TCP height above the cube centre when the fingers close
     max_speed: float = 0.25  # m/s for the scripted expert's TCP
+    noslip_iterations: int = 0  # MuJoCo's no-slip pass: stops held objects creeping out
+    carry_speed: float = 1.0  # fraction of max_speed while carrying an object sideways
 
 
 def position_servos(spec: mujoco.MjSpec, joints, kp: float, kv: float, forcerange=None) -> None:

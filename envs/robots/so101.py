@@ -39,12 +39,15 @@ SO101 = RobotDefinition(
     palm_body="gripper",
     tcp_reference="gripperframe",
     finger_geoms=("moving_jaw_pad", "fixed_jaw_pad"),
-    tcp_shift=0.018,  # the reference site is on the fixed jaw; the cube sits beside it
+    tcp_shift=0.022,  # the reference site is on the fixed jaw; the cube sits beside it
     base_pos=(-0.2, 0.0, 0.0),
     seed_qpos=(0.0, -0.5, 0.5, 1.2, 0.0),
     home_height=0.075,
     home_yaw=-1.5708,  # keeps the wrist roll mid-range
     workspace_half=(0.05, 0.09),
     cube_half=0.014,
+    camera_scale=0.6,
+    push_drop=0.008,
+    push_across=False,  # the jaws' outer face pushes; across, a cube wedges in the jaw's V
     max_speed=0.15,
 )

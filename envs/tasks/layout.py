@@ -9,6 +9,7 @@ from vla.envs.scene import BOWL_RADIUS, CUBE_COLORS, MARK_RADIUS, PLATE_RADIUS
 from vla.envs.tasks.base import Episode, Task
 
 GRIPPER_CLEARANCE = 0.035  # room for open fingers beside a cube
+BASE_CLEARANCE = 0.1  # keep objects this far from the robot base's axis
 MAX_TRIES = 2000
 
 
@@ -46,18 +47,22 @@ def sample(
         ok = True
         for name in first + rest:
             box = inner if name in first else outer
-            if not _place(rng, name, box, placed, robot.cube_half):
+            if not _place(rng, name, box, placed, robot):
                 ok = False
                 break
-        if ok and _task_constraints(task, episode, placed):
+        if ok and _task_constraints(task, episode, placed, robot):
             return placed
     raise RuntimeError(f"no layout found for {task.name} on {robot.name} after {MAX_TRIES} tries")
 
 
-def _place(rng, name, box, placed, cube_half) -> bool:
+def _place(rng, name, box, placed, robot) -> bool:
+    cube_half = robot.cube_half
     r = footprint(name, cube_half)
+    bx, by, _ = robot.base_pos
     for _ in range(100):
         x, y = rng.uniform(box[0, 0], box[0, 1]), rng.uniform(box[1, 0], box[1, 1])
+        if np.hypot(x - bx, y - by) < r + BASE_CLEARANCE:
+            continue
         if all(
             np.hypot(x - px, y - py) > r + footprint(other, cube_half)
             for other, (px, py, _) in placed.items()
@@ -68,9 +73,31 @@ def _place(rng, name, box, placed, cube_half) -> bool:
     return False
 
 
-def _task_constraints(task: Task, episode: Episode, placed) -> bool:
+def _task_constraints(task: Task, episode: Episode, placed, robot) -> bool:
+    cube_half = robot.cube_half
     if task.name != "push":
         return True
-    cx, cy, _ = placed[f"cube_{episode.target}"]
-    mx, my, _ = placed["mark"]
-    return 0.07 <= np.hypot(mx - cx, my - cy) <= 0.16
+    cube = np.array(placed[f"cube_{episode.target}"][:2])
+    mark = np.array(placed["mark"][:2])
+    length = np.linalg.norm(mark - cube)
+    if not 0.07 <= length <= 0.16:
+        return False
+    # Keep the pushing corridor clear: from behind the cube (where the fingers come down) to
+    # past the mark, nothing else may stand.
+    d = (mark - cube) / length
+    start, end = cube - d * 0.07, mark + d * 0.03
+    hx, hy = robot.workspace_half
+    behind = cube - d * 0.05  # where the fingers come down: it must be within reach too
+    if abs(behind[0]) > hx + 0.015 or abs(behind[1]) > hy + 0.015:
+        return False
+    for name, (x, y, _) in placed.items():
+        if name in (f"cube_{episode.target}", "mark"):
+            continue
+        if _segment_distance(np.array([x, y]), start, end) < footprint(name, cube_half) + cube_half:
+            return False
+    return True
+
+
+def _segment_distance(p, a, b) -> float:
+    t = np.clip(np.dot(p - a, b - a) / np.dot(b - a, b - a), 0.0, 1.0)
+    return float(np.linalg.norm(p - (a + t * (b - a))))

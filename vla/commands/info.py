@@ -40,10 +40,18 @@ def device_line() -> str:
 
 
 def registered_envs() -> list[str]:
-    """Gymnasium ids in the `vla/` namespace (registered by the gymnasium.envs entry point)."""
+    """Gymnasium ids in the `vla/` namespace, with what each robot is."""
     import gymnasium
 
-    return sorted(env_id for env_id in gymnasium.registry if env_id.startswith("vla/"))
+    from vla.envs import registration
+    from vla.envs.robots.registry import ROBOTS
+    from vla.envs.tasks.registry import TASKS
+
+    registration.register_all()
+    lines = [f"tasks: {', '.join(TASKS)}", f"robots: {', '.join(ROBOTS)}"]
+    lines += [f"  {name:<7} {robot.description}" for name, robot in ROBOTS.items()]
+    lines += sorted(env_id for env_id in gymnasium.registry if env_id.startswith("vla/"))
+    return lines
 
 
 def describe_backbone(cfg) -> list[str]:
@@ -72,8 +80,9 @@ def run(cfg) -> int:
         print("backbone")
         for line in describe_backbone(cfg):
             print(line)
-    envs = registered_envs()
-    print(f"environments ({len(envs)} registered)")
-    for env_id in envs:
-        print(f"  {env_id}")
+    lines = registered_envs()
+    ids = [line for line in lines if line.startswith("vla/")]
+    print(f"environments ({len(ids)} registered: vla/<Task>-<Robot>-v0)")
+    for line in lines:
+        print(f"  {line}")
     return 0

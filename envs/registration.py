@@ -1,0 +1,38 @@
+"""Gymnasium ids `vla/<Task>-<Robot>-v0` for every task x robot, registered lazily.
+
+Importing this module registers them (the env classes load only on `gym.make`). Gymnasium can
+import it for you: `gym.make("vla.envs.registration:vla/Lift-Panda-v0")`. (`vla.envs` itself is
+a namespace portion with no `__init__.py`, see DESIGN.md, so it cannot register on import.)
+"""
+
+from __future__ import annotations
+
+import gymnasium
+
+from vla.envs.robots.registry import ROBOTS
+from vla.envs.tasks.registry import TASKS
+
+ENTRY_POINT = "vla.envs.tabletop_env:TabletopEnv"
+TITLES = {"so101": "SO101", "ur5e": "UR5e"}  # how a robot's name reads inside an env id
+
+
+def env_id(task: str, robot: str) -> str:
+    return f"vla/{task.capitalize()}-{TITLES.get(robot, robot.capitalize())}-v0"
+
+
+def all_ids() -> dict[str, tuple[str, str]]:
+    """env id -> (task, robot)."""
+    return {env_id(t, r): (t, r) for t in TASKS for r in ROBOTS}
+
+
+def register_all() -> list[str]:
+    ids = all_ids()
+    for id_, (task, robot) in ids.items():
+        if id_ not in gymnasium.registry:
+            gymnasium.register(
+                id=id_, entry_point=ENTRY_POINT, kwargs={"robot": robot, "task": task}
+            )
+    return list(ids)
+
+
+register_all()
