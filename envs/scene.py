@@ -14,11 +14,13 @@ from vla.envs import headless  # noqa: F401  (sets MUJOCO_GL before mujoco loads
 
 import copy
 import functools
+import os
 from dataclasses import dataclass
 
 import mujoco
 import numpy as np
 
+from vla.envs import meshes
 from vla.envs.robots import registry
 from vla.envs.robots.base import RobotDefinition
 
@@ -233,6 +235,9 @@ def _build_cached(robot_name: str) -> tuple[mujoco.MjModel, SceneIndex]:
     robot = registry.get(robot_name)
     spec = _compose(robot)
     _add_tcp_and_wrist_camera(spec, robot)
+    max_faces = os.environ.get("VLA_MESH_MAX_FACES", str(meshes.DEFAULT_MAX_FACES))
+    if max_faces.lower() != "none":  # "none" draws the original meshes
+        meshes.decimate(spec, spec.compile(), int(max_faces))
     model = spec.compile()
     arm_ids = [model.joint(ROBOT + j).id for j in robot.arm_joints]
     act_by_joint = {

@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import os
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from vla import atomic
+from vla.paths import cache_root
 from vla.suggest import did_you_mean
 
 DTYPES = ("float32", "bfloat16", "float16", "auto")
@@ -72,10 +72,6 @@ class LoadedBackbone:
     source: str  # the directory or hub id the weights were read from
     load_seconds: float
     content_hash: str | None  # sha256 of the original weights file, where known
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("VLA_CACHE") or Path.home() / ".cache" / "vla")
 
 
 def locate_embedded_file(name: str) -> Path:
