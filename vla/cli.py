@@ -16,10 +16,13 @@ from vla.suggest import did_you_mean, unknown
 # command -> (module with `run(cfg) -> int`, one-line help). Later commands register here.
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("vla.commands.info", "versions, device, the backbone as loaded, robots and tasks"),
+    "collect": ("vla.commands.collect", "scripted-expert demonstrations with Ray -> a dataset"),
+    "dataset": ("vla.commands.dataset", "`vla dataset check DIR`: validate a dataset"),
     "demo": ("vla.commands.demo", "the main job on embedded defaults"),
 }
 
 USER_ERRORS = (ValueError, FileNotFoundError, KeyError, LookupError)
+PLAIN_COMMANDS = {"dataset"}  # argparse, not Hydra: they take positional paths
 
 
 def usage() -> str:
@@ -102,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"vla: {unknown('command', command, COMMANDS)}\n\n{usage()}", file=sys.stderr)
         return 2
+    if command in PLAIN_COMMANDS:
+        return importlib.import_module(COMMANDS[command][0]).main(overrides)
     if not any(o.startswith("--") or o.startswith("-m") for o in overrides):
         try:
             check_overrides(command, overrides)

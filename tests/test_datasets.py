@@ -1,0 +1,190 @@
+"""Collection with Ray into the on-disk format, replay, checks, resume after a kill, the loader."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from vla.datasets import check, episode_io, layout, meta
+from vla.datasets.collect import CollectConfig, collect
+from vla.datasets.loader import EpisodeDataset, balanced_sampler, make_loader
+from vla.envs.tabletop_env import TabletopEnv
+
+ROBOTS, TASKS, EPISODES = ["sawyer", "ur5e"], ["reach", "lift"], 10
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    import ray
+
+    root = tmp_path_factory.mktemp("ds") / "demo"
+    cfg = CollectConfig(
+        robots=ROBOTS,
+        tasks=TASKS,
+        episodes=EPISODES,
+        output=str(root),
+        workers=2,
+        image_size=32,
+        progress=False,
+    )
+    summary = collect(cfg)
+    yield root, summary
+    ray.shutdown()
+
+
+def test_collect_writes_every_episode_once(dataset):
+    root, summary = dataset
+    assert summary.written == len(ROBOTS) * len(TASKS) * EPISODES and not summary.incomplete
+    records = meta.load_records(root)
+    keys = [(r["robot"], r["task"], r["seed"]) for r in records]
+    assert len(keys) == len(set(keys)) == 40
+    info = layout.read_info(root)
+    assert info["total_episodes"] == 40 and info["codebase_version"] == "v3.0"
+    assert set(info["robots"]) == set(ROBOTS)
+    assert info["total_frames"] == sum(r["length"] for r in records)
+    assert check.check(root, decode_all=True) == []
+
+
+def test_stats_are_keyed_by_robot_with_percentiles(dataset):
+    root, _ = dataset
+    stats = json.loads((root / layout.STATS).read_text())
+    assert set(stats) == set(ROBOTS)
+    for robot, s in stats.items():
+        dim = {"sawyer": 8, "ur5e": 7}[robot]
+        for key in (layout.STATE, layout.ACTION):
+            for name in ("mean", "std", "min", "max", "q01", "q99"):
+                assert len(s[key][name]) == dim, (robot, key, name)
+            assert np.all(np.array(s[key]["q01"]) <= np.array(s[key]["q99"]))
+
+
+def test_every_stored_episode_replays_to_success(dataset):
+    root, _ = dataset
+    envs = {}
+    for path in layout.episode_files(root):
+        record = episode_io.read_record(path)
+        key = (record["robot"], record["task"])
+        env = envs.get(key) or envs.setdefault(
+            key, TabletopEnv(robot=key[0], task=key[1], image_obs=False)
+        )
+        obs, _ = env.reset(
+            seed=record["seed"], options={"instruction_set": record["instruction_set"]}
+        )
+        assert obs["instruction"] == record["instruction"]
+        table = pq.read_table(path, columns=[layout.STATE, layout.ACTION])
+        states = np.stack(table[layout.STATE].to_numpy(zero_copy_only=False))
+        np.testing.assert_allclose(obs["state"], states[0], atol=1e-6)
+        for action in np.stack(table[layout.ACTION].to_numpy(zero_copy_only=False)):
+            obs, _, term, trunc, info = env.step(action)
+        assert info["is_success"] and term, path
+
+
+def test_check_names_the_bad_file(dataset, tmp_path):
+    root, _ = dataset
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    victim = layout.episode_files(copy)[5]
+    victim.write_bytes(victim.read_bytes()[:200])  # truncated, as by a dying disk or copy
+    problems = check.check(copy)
+    assert problems and all(str(victim) in p or "frames" in p for p in problems), problems
+    assert any(str(victim) in p for p in problems)
+    out = subprocess.run(
+        [sys.executable, "-m", "vla.cli", "dataset", "check", str(copy)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 1 and str(victim) in out.stderr
+
+
+def test_missing_dataset_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="vla collect"):
+        EpisodeDataset(tmp_path / "nowhere")
+    assert "no such directory" in check.check(tmp_path / "nowhere")[0]
+
+
+def test_resume_after_a_kill_has_every_episode_exactly_once(tmp_path):
+    out = tmp_path / "killed"
+    cmd = [
+        sys.executable,
+        "-m",
+        "vla.cli",
+        "collect",
+        "robots=[sawyer]",
+        "tasks=[lift]",
+        "episodes=8",
+        f"output={out}",
+        "image_size=32",
+        "workers=1",
+        "progress=false",
+    ]
+    proc = subprocess.Popen(
+        cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.time() + 240
+    while time.time() < deadline and len(layout.episode_files(out)) < 3 and proc.poll() is None:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Ray processes, mid-run
+    proc.wait()
+    before = {episode_io.read_record(p)["seed"] for p in layout.episode_files(out)}
+    assert 3 <= len(before) < 8, "the kill should land mid-collection"
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    records = meta.load_records(out)
+    seeds = sorted(r["seed"] for r in records)
+    assert len(seeds) == len(set(seeds)) == 8 and before <= set(seeds)
+    assert sorted(r["episode_index"] for r in records) == list(range(8))
+    assert check.check(out) == []
+
+
+def test_loader_mixes_robots_with_padding_and_chunk_masks(dataset):
+    root, _ = dataset
+    ds = EpisodeDataset(root, horizon=6, split="all")
+    assert ds.max_dim == 8
+    # The last frame of an episode: one real action, the rest padding.
+    last = int(np.flatnonzero(ds.frame_index == 0)[1]) - 1
+    sample = ds[last]
+    assert sample["action_is_pad"].tolist() == [False] + [True] * 5
+    assert torch.equal(sample["actions"][1], sample["actions"][0])
+    ur5e = next(i for i in range(len(ds)) if ds[i]["robot"] == "ur5e")
+    s = ds[ur5e]
+    assert s["dim_mask"].tolist() == [True] * 7 + [False] and s["actions"][:, 7].abs().sum() == 0
+    assert s["images"].shape == (2, 3, 32, 32) and s["images"].dtype == torch.uint8
+    batch = next(iter(make_loader(ds, batch_size=32, workers=2)))
+    assert batch["images"].shape == (32, 2, 3, 32, 32) and batch["actions"].shape == (32, 6, 8)
+    assert set(batch["robot"]) == set(ROBOTS)
+
+
+def test_balanced_sampling_evens_out_groups(dataset):
+    root, _ = dataset
+    ds = EpisodeDataset(root, horizon=4, split="all")
+    counts = np.bincount(ds.frame_group)
+    assert counts.max() > 1.5 * counts.min()  # lift episodes are longer than reach ones
+    drawn = np.bincount(
+        ds.frame_group[list(balanced_sampler(ds, num_samples=8000))], minlength=len(counts)
+    )
+    assert np.all(np.abs(drawn / drawn.sum() - 1 / len(counts)) < 0.03), drawn
+
+
+def test_splits_are_disjoint_and_stable(dataset):
+    root, _ = dataset
+    train = EpisodeDataset(root, split="train", val_fraction=0.25)
+    val = EpisodeDataset(root, split="val", val_fraction=0.25)
+    a = {e["episode_index"] for e in train.episodes}
+    b = {e["episode_index"] for e in val.episodes}
+    assert a.isdisjoint(b) and len(a | b) == 40 and len(b) > 0
+
+
+def test_augmentation_keeps_shape_and_changes_pixels(dataset):
+    root, _ = dataset
+    plain = EpisodeDataset(root, split="all")
+    torch.manual_seed(0)
+    aug = EpisodeDataset(root, split="all", augment=True)
+    x, y = plain[10]["images"], aug[10]["images"]
+    assert x.shape == y.shape and x.dtype == y.dtype and not torch.equal(x, y)

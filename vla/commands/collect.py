@@ -1,0 +1,31 @@
+"""`vla collect`: scripted-expert demonstrations into a dataset directory."""
+
+from __future__ import annotations
+
+from omegaconf import OmegaConf
+
+from vla.datasets.collect import CollectConfig, collect
+
+
+def run(cfg) -> int:
+    config = CollectConfig(**OmegaConf.to_container(cfg, resolve=True))
+    summary = collect(config)
+    minutes = summary.seconds / 60
+    rate = summary.written / minutes if minutes > 0 else 0.0
+    print(f"dataset: {summary.output}")
+    print(
+        f"  written {summary.written} episodes in {summary.seconds:.1f} s ({rate:.1f} episodes/min), "
+        f"{summary.skipped_existing} already there"
+    )
+    for cell in sorted(set(summary.successes) | set(summary.failures)):
+        print(
+            f"  {cell[0]:<7} {cell[1]:<6} kept {summary.successes[cell]}, failed {summary.failures[cell]}"
+        )
+    if summary.worker_restarts:
+        print(
+            f"  {summary.worker_restarts} worker(s) died and were replaced; their episodes ran again"
+        )
+    if summary.incomplete:
+        print(f"  incomplete (attempt budget spent): {summary.incomplete}")
+        return 1
+    return 0

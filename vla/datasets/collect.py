@@ -1,0 +1,208 @@
+"""Scripted-expert demonstrations in parallel: Ray actors each own envs, the driver writes.
+
+Only successful episodes are kept; failures are counted and replaced by further seeds. Every
+finished episode is on disk the moment it arrives (one atomic file each), so a killed run loses
+nothing: running the same command again skips the (robot, task, seed) episodes already there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vla.datasets import episode_io, layout, meta
+
+
+@dataclass
+class CollectConfig:
+    robots: list[str]
+    tasks: list[str]
+    episodes: int  # successful episodes per robot x task
+    output: str
+    workers: int = 2
+    image_size: int = 128
+    seed: int = 0  # first seed of every cell
+    max_attempts_factor: float = 2.0  # give up on a cell after this many times `episodes` tries
+    instruction_set: str = "train"
+    ray_address: str | None = None
+    progress: bool = True
+
+    def __post_init__(self):
+        from vla.envs.robots.registry import ROBOTS
+        from vla.envs.tasks.registry import TASKS
+        from vla.suggest import unknown
+
+        for r in self.robots:
+            if r not in ROBOTS:
+                raise ValueError(unknown("robot", r, ROBOTS))
+        for t in self.tasks:
+            if t not in TASKS:
+                raise ValueError(unknown("task", t, TASKS))
+        if self.episodes < 1 or self.workers < 1:
+            raise ValueError("episodes and workers must be at least 1")
+
+
+@dataclass
+class CollectSummary:
+    output: str
+    written: int = 0
+    skipped_existing: int = 0
+    failures: Counter = field(default_factory=Counter)
+    successes: Counter = field(default_factory=Counter)
+    worker_restarts: int = 0
+    seconds: float = 0.0
+    incomplete: list = field(default_factory=list)
+
+
+def make_worker_class():
+    import ray
+
+    @ray.remote(num_cpus=1)
+    class CollectWorker:
+        """Owns one env per (robot, task); runs an expert episode per call."""
+
+        def __init__(self, image_size: int):
+            self.image_size = image_size
+            self.envs = {}
+
+        def run(self, robot: str, task: str, seed: int, instruction_set: str) -> dict:
+            from vla import rollout
+            from vla.envs.tabletop_env import TabletopEnv
+
+            if (robot, task) not in self.envs:
+                self.envs[robot, task] = TabletopEnv(
+                    robot=robot, task=task, image_size=self.image_size
+                )
+            env = self.envs[robot, task]
+            return rollout.run_episode(
+                env,
+                env.expert(),
+                seed,
+                {"instruction_set": instruction_set},
+                record=True,
+                encode_image=episode_io.encode_png,
+            )
+
+        def ping(self) -> bool:
+            return True
+
+    return CollectWorker
+
+
+def _clean_partials(root: Path) -> None:
+    for tmp in (root / "data").glob("chunk-*/.*.tmp"):
+        tmp.unlink()  # an atomic write that was interrupted: never a finished episode
+
+
+def collect(cfg: CollectConfig) -> CollectSummary:
+    import ray
+
+    root = Path(cfg.output)
+    summary = CollectSummary(output=str(root))
+    start = time.perf_counter()
+    if (root / "data").exists():
+        _clean_partials(root)
+    done = (
+        {(r["robot"], r["task"], r["seed"]) for r in meta.load_records(root)}
+        if (root / "data").exists()
+        else set()
+    )
+    next_index = (
+        max((layout.episode_index_of(p) for p in layout.episode_files(root)), default=-1) + 1
+    )
+    have = Counter((r, t) for r, t, _ in done)
+    cells = [(r, t) for r in cfg.robots for t in cfg.tasks]
+    budget = {c: int(cfg.episodes * cfg.max_attempts_factor) for c in cells}
+    next_seed = {c: cfg.seed for c in cells}
+    needed = {c: max(0, cfg.episodes - have[c]) for c in cells}
+    summary.skipped_existing = sum(min(have[c], cfg.episodes) for c in cells)
+    in_flight = Counter()
+    retry = {c: [] for c in cells}  # seeds whose worker died mid-episode
+
+    def next_job(cell):
+        while budget[cell] > 0 and needed[cell] - in_flight[cell] > 0:
+            if retry[cell]:
+                seed = retry[cell].pop()
+            else:
+                seed = next_seed[cell]
+                next_seed[cell] += 1
+            if (*cell, seed) in done:
+                continue
+            budget[cell] -= 1
+            in_flight[cell] += 1
+            return (*cell, seed)
+        return None
+
+    if sum(needed.values()) == 0:
+        meta.finalize(root)
+        summary.seconds = time.perf_counter() - start
+        return summary
+
+    if not ray.is_initialized():
+        ray.init(
+            address=cfg.ray_address,
+            num_cpus=None if cfg.ray_address else cfg.workers,
+            include_dashboard=False,
+            log_to_driver=False,
+        )
+    worker_cls = make_worker_class()
+    workers = [worker_cls.remote(cfg.image_size) for _ in range(cfg.workers)]
+    pending = {}  # object ref -> (worker slot, job)
+
+    def submit(slot):
+        for cell in cells:
+            job = next_job(cell)
+            if job is not None:
+                ref = workers[slot].run.remote(*job, cfg.instruction_set)
+                pending[ref] = (slot, job)
+                return
+
+    for slot in range(len(workers)):
+        for _ in range(2):  # two in flight per worker keeps each busy while the driver writes
+            submit(slot)
+
+    bar = None
+    if cfg.progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=sum(needed.values()), desc="collect", unit="episode")
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            ref = ready[0]
+            slot, job = pending.pop(ref)
+            cell = job[:2]
+            in_flight[cell] -= 1
+            try:
+                result = ray.get(ref)
+            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError):
+                # The actor died: replace it and run the same episode again.
+                summary.worker_restarts += 1
+                workers[slot] = worker_cls.remote(cfg.image_size)
+                budget[cell] += 1
+                retry[cell].append(job[2])
+                submit(slot)
+                continue
+            if result["success"]:
+                frames = result.pop("frames")
+                episode_io.write_episode(root, next_index, result, frames)
+                next_index += 1
+                done.add(job)
+                needed[cell] -= 1
+                summary.written += 1
+                summary.successes[cell] += 1
+                if bar:
+                    bar.update(1)
+            else:
+                summary.failures[cell] += 1
+            submit(slot)
+    finally:
+        if bar:
+            bar.close()
+        if layout.episode_files(root):
+            meta.finalize(root)
+    summary.incomplete = [c for c in cells if needed[c] > 0]
+    summary.seconds = time.perf_counter() - start
+    return summary

@@ -1,0 +1,202 @@
+"""PyTorch access to a dataset: frames with action chunks, mixed robots, balanced sampling.
+
+A sample is one frame t of one episode with the next `horizon` actions. Robots have different
+action sizes, so state and actions are zero-padded to the widest robot in the dataset, with
+`dim_mask` marking the real entries and `action_is_pad` the chunk steps past the episode's end
+(those repeat the last action, as LeRobot does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import torch
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+
+from vla.datasets import episode_io, layout
+
+SPLITS = ("train", "val", "all")
+
+
+def in_validation(robot: str, task: str, seed: int, val_fraction: float) -> bool:
+    """A stable split by episode identity (not by position), so adding episodes moves none."""
+    digest = hashlib.sha1(f"{robot}/{task}/{seed}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") / 2**32 < val_fraction
+
+
+class EpisodeDataset(Dataset):
+    def __init__(
+        self,
+        root: str | Path,
+        horizon: int = 8,
+        split: str = "train",
+        val_fraction: float = 0.1,
+        robots: list[str] | None = None,
+        tasks: list[str] | None = None,
+        cameras: list[str] | None = None,
+        augment: bool = False,
+        cache_episodes: int = 32,
+    ):
+        self.root = Path(root)
+        info = layout.read_info(self.root)
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        if horizon < 1:
+            raise ValueError("horizon must be at least 1")
+        self.info = info
+        self.horizon = horizon
+        self.augment = augment
+        self.robots = sorted(info["robots"])
+        for r in robots or []:
+            if r not in self.robots:
+                raise ValueError(f"robot {r!r} is not in {self.root} (it has {self.robots})")
+        all_cams = sorted(
+            k[len(layout.IMAGE_PREFIX) :]
+            for k in info["features"]
+            if k.startswith(layout.IMAGE_PREFIX)
+        )
+        self.cameras = list(cameras) if cameras else all_cams
+        missing = set(self.cameras) - set(all_cams)
+        if missing:
+            raise ValueError(f"camera(s) {sorted(missing)} not in the dataset (it has {all_cams})")
+        self.max_dim = max(len(s["joint_names"]) + 1 for s in info["robots"].values())
+        table = pq.read_table(self.root / layout.EPISODES).to_pylist()
+        self.episodes = [
+            e
+            for e in table
+            if (robots is None or e["robot"] in robots)
+            and (tasks is None or e["task"] in tasks)
+            and (
+                split == "all"
+                or in_validation(e["robot"], e["task"], e["seed"], val_fraction) == (split == "val")
+            )
+        ]
+        if not self.episodes:
+            raise ValueError(
+                f"no episodes in {self.root} for split={split} robots={robots} tasks={tasks}"
+            )
+        lengths = np.array([e["length"] for e in self.episodes])
+        self.frame_episode = np.repeat(np.arange(len(self.episodes)), lengths)  # (N,)
+        self.frame_index = np.concatenate([np.arange(n) for n in lengths])  # (N,)
+        groups = sorted({(e["robot"], e["task"]) for e in self.episodes})
+        self.group_names = groups
+        group_of_episode = np.array([groups.index((e["robot"], e["task"])) for e in self.episodes])
+        self.frame_group = group_of_episode[self.frame_episode]
+        self._cache: OrderedDict[int, dict] = OrderedDict()
+        self._cache_size = cache_episodes
+
+    def __len__(self) -> int:
+        return len(self.frame_episode)
+
+    def _load(self, pos: int) -> dict:
+        if pos in self._cache:
+            self._cache.move_to_end(pos)
+            return self._cache[pos]
+        e = self.episodes[pos]
+        cols = [f"{layout.IMAGE_PREFIX}{c}" for c in self.cameras] + [layout.STATE, layout.ACTION]
+        table = pq.read_table(self.root / e["data_path"], columns=cols)
+        data = {
+            "images": {c: table[f"{layout.IMAGE_PREFIX}{c}"].to_pylist() for c in self.cameras},
+            "state": np.stack(table[layout.STATE].to_numpy(zero_copy_only=False)).astype(
+                np.float32
+            ),
+            "action": np.stack(table[layout.ACTION].to_numpy(zero_copy_only=False)).astype(
+                np.float32
+            ),
+        }
+        self._cache[pos] = data
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return data
+
+    def __getitem__(self, i: int) -> dict:
+        pos, t = int(self.frame_episode[i]), int(self.frame_index[i])
+        e = self.episodes[pos]
+        data = self._load(pos)
+        n, dim = data["action"].shape
+        steps = np.arange(t, t + self.horizon)
+        is_pad = steps >= n
+        actions = np.zeros((self.horizon, self.max_dim), np.float32)  # (H, D)
+        actions[:, :dim] = data["action"][np.minimum(steps, n - 1)]
+        state = np.zeros(self.max_dim, np.float32)  # (D,)
+        state[:dim] = data["state"][t]
+        dim_mask = np.zeros(self.max_dim, bool)
+        dim_mask[:dim] = True
+        images = torch.from_numpy(
+            np.stack([episode_io.decode_png(data["images"][c][t]) for c in self.cameras])
+        ).permute(0, 3, 1, 2)  # (C, 3, H, W) uint8
+        if self.augment:
+            images = augment_images(images)
+        return {
+            "images": images,
+            "state": torch.from_numpy(state),
+            "actions": torch.from_numpy(actions),
+            "action_is_pad": torch.from_numpy(is_pad),
+            "dim_mask": torch.from_numpy(dim_mask),
+            "robot_index": self.robots.index(e["robot"]),
+            "robot": e["robot"],
+            "task": e["task"],
+            "instruction": e["instruction"],
+            "episode_index": e["episode_index"],
+            "frame_index": t,
+        }
+
+
+def augment_images(
+    images: torch.Tensor, crop_scale: float = 0.9, jitter: float = 0.2
+) -> torch.Tensor:
+    """Random crop (same window for every camera of the sample) resized back, then brightness
+    and contrast jitter. uint8 (C, 3, H, W) in and out."""
+    _, _, h, w = images.shape
+    s = float(torch.empty(1).uniform_(crop_scale, 1.0))
+    ch, cw = max(1, round(h * s)), max(1, round(w * s))
+    top = int(torch.randint(0, h - ch + 1, (1,)))
+    left = int(torch.randint(0, w - cw + 1, (1,)))
+    x = images[:, :, top : top + ch, left : left + cw].float()
+    x = torch.nn.functional.interpolate(x, size=(h, w), mode="bilinear", align_corners=False)
+    brightness = float(torch.empty(1).uniform_(1 - jitter, 1 + jitter))
+    contrast = float(torch.empty(1).uniform_(1 - jitter, 1 + jitter))
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = (x - mean) * contrast + mean * brightness
+    return x.clamp(0, 255).to(torch.uint8)
+
+
+def balanced_sampler(
+    dataset: EpisodeDataset, num_samples: int | None = None, seed: int = 0
+) -> WeightedRandomSampler:
+    """Each (robot, task) group is drawn equally often, whatever its number of frames."""
+    counts = np.bincount(dataset.frame_group)
+    weights = 1.0 / counts[dataset.frame_group]
+    generator = torch.Generator().manual_seed(seed)
+    return WeightedRandomSampler(
+        torch.as_tensor(weights, dtype=torch.double),
+        num_samples or len(dataset),
+        replacement=True,
+        generator=generator,
+    )
+
+
+def make_loader(
+    dataset: EpisodeDataset,
+    batch_size: int = 32,
+    workers: int = 2,
+    balanced: bool = True,
+    seed: int = 0,
+    num_samples: int | None = None,
+) -> DataLoader:
+    """Batches of samples; `num_samples` sets an epoch's length when sampling is balanced."""
+    sampler = balanced_sampler(dataset, num_samples=num_samples, seed=seed) if balanced else None
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        shuffle=not balanced,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        pin_memory=torch.cuda.is_available(),
+        drop_last=True,
+    )

@@ -1,0 +1,57 @@
+"""One episode, one readable loop: env -> policy -> env.step, recording what a dataset needs.
+
+Collection (scripted experts) and evaluation (trained policies) both run this function; Ray
+actors wrap it rather than re-implementing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+
+def run_episode(
+    env,
+    act: Callable[[dict], np.ndarray],
+    seed: int,
+    options: dict | None = None,
+    record: bool = False,
+    encode_image: Callable[[np.ndarray], bytes] | None = None,
+) -> dict:
+    """Reset with `seed`, act until the episode ends. Returns its record; with `record`, also
+    "frames": {"images": {camera: [encoded]}, "state": (T, S), "action": (T, A)}."""
+    unwrapped = env.unwrapped
+    obs, info = env.reset(seed=seed, options=options)
+    images = {cam: [] for cam in obs.get("images", {})} if record else {}
+    states, actions = [], []
+    done = False
+    while not done:
+        action = np.asarray(act(obs), dtype=np.float32)
+        if record:
+            for cam, image in obs.get("images", {}).items():
+                images[cam].append(encode_image(image) if encode_image else image)
+            states.append(obs["state"])
+            actions.append(action)
+        obs, _, terminated, truncated, info = env.step(action)
+        done = terminated or truncated
+    result = {
+        "robot": unwrapped.robot.name,
+        "task": unwrapped.task.name,
+        "seed": int(seed),
+        "instruction": unwrapped.instruction,
+        "instruction_set": (options or {}).get("instruction_set", unwrapped.instruction_set),
+        "success": bool(info["is_success"]),
+        "length": int(info["elapsed_steps"]),
+        "fps": float(unwrapped.robot.control_hz),
+        "embodiment": unwrapped.embodiment.to_dict(),
+        "cameras": list(unwrapped.cameras) if unwrapped.image_obs else [],
+        "image_size": list(unwrapped.image_hw),
+    }
+    if record:
+        result["frames"] = {
+            "images": images,
+            "state": np.array(states),
+            "action": np.array(actions),
+        }
+    return result
