@@ -1,0 +1,50 @@
+"""The policy's configuration: a typed dataclass, validated on construction."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+MODES = ("frozen", "lora", "full")
+
+
+@dataclass
+class PolicyConfig:
+    head: str = "chunk"  # an action head registered in vla.policies.heads: bins | chunk
+    horizon: int = 8  # actions predicted per call (the chunk)
+    n_action_steps: int = 8  # of those, how many select_action hands out before predicting again
+    backbone: str = "smollm2-135m"  # embedded name, local HF directory or hub id
+    num_layers: int | None = None  # keep the first N decoder layers
+    dtype: str = "float32"
+    mode: str = "lora"  # frozen | lora | full
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    image_size: int = 128
+    patch_size: int = 16
+    cameras: tuple[str, ...] = field(default_factory=lambda: ("front", "wrist"))
+    max_text_tokens: int = 64
+    num_bins: int = 256
+
+    def __post_init__(self):
+        from vla.policies import heads
+        from vla.suggest import unknown
+
+        self.cameras = tuple(self.cameras)
+        if self.head not in heads.HEADS:
+            raise ValueError(unknown("policy.head", self.head, heads.HEADS))
+        if self.mode not in MODES:
+            raise ValueError(unknown("policy.mode", self.mode, MODES))
+        if self.horizon < 1 or not 1 <= self.n_action_steps <= self.horizon:
+            raise ValueError(
+                f"need 1 <= n_action_steps ({self.n_action_steps}) <= horizon ({self.horizon})"
+            )
+        if self.image_size % self.patch_size:
+            raise ValueError(
+                f"image_size {self.image_size} must be a multiple of patch_size {self.patch_size}"
+            )
+        if not self.cameras:
+            raise ValueError("policy.cameras needs at least one camera")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["cameras"] = list(self.cameras)
+        return d

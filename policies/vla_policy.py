@@ -1,0 +1,217 @@
+"""The VLA policy: tokenizers + pretrained backbone + an action head, for every robot at once.
+
+Contract (as LeRobot's): `forward(batch) -> (loss, logs)` for training, `predict_action_chunk(obs)`
+and `select_action(obs)` (hands a chunk out one step at a time) for acting, `reset()` between
+episodes, `save_pretrained(dir)` / `VLAPolicy.from_pretrained(dir)` for checkpoints.
+
+The order of operations is spelled out in `_prefix`: raw observation -> normalise (per robot)
+-> tokens -> backbone -> head -> un-normalise (per robot) -> action in the robot's own units.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import torch
+from torch import nn
+
+from vla import backbone as backbone_lib
+from vla.embodiment import Embodiment
+from vla.policies.backbone_runner import BackboneRunner
+from vla.policies.configuration import PolicyConfig
+from vla.policies.heads import HEADS
+from vla.suggest import unknown
+from vla.tokenizers.image import ImageTokenizer
+from vla.tokenizers.normalize import Normalizer
+from vla.tokenizers.state import StateTokenizer
+from vla.tokenizers.text import TextTokenizer
+
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+class VLAPolicy(nn.Module):
+    def __init__(
+        self, config: PolicyConfig, schemas: dict[str, Embodiment], stats: dict, backbone=None
+    ):
+        super().__init__()
+        missing = set(schemas) - set(stats)
+        if missing:
+            raise ValueError(f"no normalisation stats for robot(s) {sorted(missing)}")
+        self.config = config
+        self.schemas = dict(sorted(schemas.items()))
+        self.stats = {r: stats[r] for r in self.schemas}
+        self.robots = list(self.schemas)
+        dims = {r: s.action_dim for r, s in self.schemas.items()}
+        self.max_dim = max(dims.values())
+        bb = backbone or backbone_lib.load(
+            backbone_lib.BackboneConfig(
+                name=config.backbone, num_layers=config.num_layers, dtype=config.dtype
+            )
+        )
+        self.backbone_info = {
+            "name": config.backbone,
+            "source": bb.source,
+            "content_hash": bb.content_hash,
+        }
+        self.lm = bb.model
+        width = self.lm.config.hidden_size
+        self.normalizer = Normalizer(self.stats, self.max_dim)
+        self.text = TextTokenizer(bb.tokenizer, config.max_text_tokens)
+        self.images = ImageTokenizer(
+            width, config.image_size, config.patch_size, len(config.cameras)
+        )
+        self.state_tokens = StateTokenizer(width, {r: s.state_dim for r, s in self.schemas.items()})
+        self.head = HEADS[config.head](config, width, dims, self.lm.config.vocab_size)
+        self._set_mode()
+        self.run = BackboneRunner(self.lm)
+        self._queue: deque = deque()
+        self._queue_robot = None
+
+    def _set_mode(self) -> None:
+        if self.config.mode == "lora":
+            from peft import LoraConfig, inject_adapter_in_model
+
+            lora = LoraConfig(
+                r=self.config.lora_rank,
+                lora_alpha=self.config.lora_alpha,
+                target_modules=list(LORA_TARGETS),
+            )
+            self.lm = inject_adapter_in_model(lora, self.lm)
+        for name, p in self.lm.named_parameters():
+            p.requires_grad = self.config.mode == "full" or (
+                self.config.mode == "lora" and "lora_" in name
+            )
+
+    # ----- prefix: text, images, state, embodiment -------------------------------------------
+    def _prefix(self, images, state, instructions, robots):
+        """Normalised tokens of everything observed: (B, L, W) embeddings and (B, L) mask."""
+        state = self.normalizer.state(state.float(), robots)
+        ids, text_mask = self.text(instructions, device=state.device)
+        dtype = self.lm.get_input_embeddings().weight.dtype
+        parts = [
+            self.run.embed(ids),  # (B, T, W), left-padded
+            self.images(images).to(dtype),  # (B, C*N, W)
+            self.state_tokens(state, robots).to(dtype),  # (B, 2, W)
+        ]
+        mask = torch.cat(
+            [text_mask, text_mask.new_ones(state.shape[0], parts[1].shape[1] + 2)], dim=1
+        )
+        return torch.cat(parts, dim=1), mask
+
+    # ----- training ----------------------------------------------------------------------
+    def forward(self, batch: dict) -> tuple[torch.Tensor, dict]:
+        robots = list(batch["robot"])
+        for r in set(robots):
+            if r not in self.schemas:
+                raise KeyError(unknown("robot", r, self.robots))
+        actions = batch["actions"].float()  # (B, H, D)
+        if actions.shape[1] != self.config.horizon:
+            raise ValueError(
+                f"batch has action chunks of {actions.shape[1]} steps; the policy predicts {self.config.horizon}"
+            )
+        prefix, mask = self._prefix(
+            batch["images"], batch["state"], list(batch["instruction"]), robots
+        )
+        targets = self.normalizer.action(actions, robots)
+        valid = (~batch["action_is_pad"])[:, :, None] & batch["dim_mask"][:, None, :]  # (B, H, D)
+        loss, logs = self.head.loss(self.run, prefix, mask, targets, valid.float(), robots)
+        logs["loss"] = float(loss.detach())
+        return loss, logs
+
+    # ----- acting ------------------------------------------------------------------------
+    def _batch_from_obs(self, obs: dict, robot: str):
+        if robot not in self.schemas:
+            raise KeyError(
+                unknown("robot (this checkpoint was not trained for it)", robot, self.robots)
+            )
+        schema = self.schemas[robot]
+        if not isinstance(obs.get("instruction"), str) or not obs["instruction"].strip():
+            raise ValueError("the observation has no 'instruction' (a non-empty string)")
+        state = np.asarray(obs.get("state"), dtype=np.float32)
+        if state.shape != (schema.state_dim,):
+            raise ValueError(
+                f"{robot} state must have shape ({schema.state_dim},), got {state.shape}"
+            )
+        if not np.isfinite(state).all():
+            raise ValueError("the observation's state holds NaN or inf")
+        frames = []
+        for cam in self.config.cameras:
+            image = obs.get("images", {}).get(cam)
+            if image is None:
+                raise ValueError(
+                    f"the observation has no '{cam}' image; the policy uses cameras {list(self.config.cameras)}"
+                )
+            image = np.asarray(image)
+            size = self.config.image_size
+            if image.dtype != np.uint8:
+                raise ValueError(f"'{cam}' image must be uint8 (0..255), got {image.dtype}")
+            if image.shape != (size, size, 3):
+                raise ValueError(
+                    f"'{cam}' image must be ({size}, {size}, 3), got {image.shape}; set the env's image_size={size}"
+                )
+            frames.append(image)
+        device = self.device
+        images = (
+            torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2)[None].to(device)
+        )  # (1, C, 3, H, W)
+        padded = np.zeros(self.max_dim, np.float32)
+        padded[: schema.state_dim] = state
+        return images, torch.from_numpy(padded)[None].to(device), [obs["instruction"]]
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @torch.no_grad()
+    def predict_normalized(self, images, state, instructions, robots) -> torch.Tensor:
+        prefix, mask = self._prefix(images, state, instructions, robots)
+        return self.head.predict(self.run, prefix, mask, robots)  # (B, H, D) in [-1, 1]
+
+    @torch.no_grad()
+    def predict_action_chunk(self, obs: dict, robot: str | None = None) -> np.ndarray:
+        """One observation -> (horizon, action_dim) actions in the robot's own units."""
+        robot = robot or obs.get("robot")
+        if robot is None:
+            raise ValueError("say which robot acts: predict_action_chunk(obs, robot='panda')")
+        images, state, instructions = self._batch_from_obs(obs, robot)
+        chunk = self.normalizer.unaction(
+            self.predict_normalized(images, state, instructions, [robot]), [robot]
+        )
+        return chunk[0, :, : self.schemas[robot].action_dim].cpu().numpy()
+
+    def select_action(self, obs: dict, robot: str | None = None) -> np.ndarray:
+        """The next action, predicting a new chunk when the last one's n_action_steps are used."""
+        robot = robot or obs.get("robot")
+        if not self._queue or self._queue_robot != robot:
+            self._queue = deque(self.predict_action_chunk(obs, robot)[: self.config.n_action_steps])
+            self._queue_robot = robot
+        return self._queue.popleft()
+
+    def reset(self) -> None:
+        self._queue.clear()
+        self._queue_robot = None
+
+    def check_embodiment(self, schema: Embodiment) -> None:
+        """Refuse a robot whose schema differs from the one this policy was trained with."""
+        if schema.name not in self.schemas:
+            raise KeyError(
+                unknown("robot (this checkpoint was not trained for it)", schema.name, self.robots)
+            )
+        diff = self.schemas[schema.name].mismatch(schema)
+        if diff:
+            raise ValueError(
+                f"{schema.name}'s schema differs from the checkpoint's in {diff}; retrain or fix the robot"
+            )
+
+    # ----- checkpoints ---------------------------------------------------------------------
+    def save_pretrained(self, directory) -> None:
+        from vla.policies import checkpoint
+
+        checkpoint.save(self, directory)
+
+    @classmethod
+    def from_pretrained(cls, directory, device="cpu", backbone=None) -> VLAPolicy:
+        from vla.policies import checkpoint
+
+        return checkpoint.load(directory, device=device, backbone=backbone)

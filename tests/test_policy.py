@@ -1,0 +1,265 @@
+"""The VLA policy on every head x robot: shapes, bins round trip, checkpoints, bad input, overfit."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from vla.datasets.meta import array_stats
+from vla.envs.robots.registry import ROBOTS
+from vla.envs.tabletop_env import TabletopEnv
+from vla.policies.configuration import PolicyConfig
+from vla.policies.vla_policy import VLAPolicy
+from vla.rollout import run_episode
+from vla.tokenizers.action import BinTokenizer
+
+SIZE, HORIZON = 32, 4
+
+
+@pytest.fixture(scope="module")
+def demos():
+    """One expert episode per robot, recorded in memory: schemas, stats and real frames."""
+    out = {}
+    for robot in ROBOTS:
+        env = TabletopEnv(robot=robot, task="lift", image_size=SIZE)
+        record = run_episode(env, env.expert(), seed=0, record=True)
+        out[robot] = (env.embodiment, record)
+        env.close()
+    return out
+
+
+def stats_of(demos):
+    return {
+        r: {
+            "observation.state": array_stats(rec["frames"]["state"]),
+            "action": array_stats(rec["frames"]["action"]),
+        }
+        for r, (_, rec) in demos.items()
+    }
+
+
+def make_policy(demos, head, **over):
+    torch.manual_seed(0)
+    cfg = PolicyConfig(
+        head=head,
+        horizon=HORIZON,
+        n_action_steps=2,
+        num_layers=2,
+        image_size=SIZE,
+        patch_size=16,
+        **over,
+    )
+    return VLAPolicy(cfg, {r: s for r, (s, _) in demos.items()}, stats_of(demos))
+
+
+def obs_of(demos, robot, t=0):
+    rec = demos[robot][1]
+    return {
+        "images": {c: rec["frames"]["images"][c][t] for c in ("front", "wrist")},
+        "state": rec["frames"]["state"][t],
+        "instruction": rec["instruction"],
+    }
+
+
+def batch_of(demos, robots, t=0):
+    """A training batch in the loader's layout, padded to the widest robot (8)."""
+    rows = []
+    for r in robots:
+        rec = demos[r][1]
+        n, d = rec["frames"]["action"].shape
+        steps = np.arange(t, t + HORIZON)
+        actions = np.zeros((HORIZON, 8), np.float32)
+        actions[:, :d] = rec["frames"]["action"][np.minimum(steps, n - 1)]
+        state = np.zeros(8, np.float32)
+        state[:d] = rec["frames"]["state"][t]
+        images = np.stack([rec["frames"]["images"][c][t] for c in ("front", "wrist")])
+        rows.append((images, state, actions, steps >= n, np.arange(8) < d, r, rec["instruction"]))
+    images, state, actions, pad, dim, robot, text = zip(*rows, strict=True)
+    return {
+        "images": torch.from_numpy(np.stack(images)).permute(0, 1, 4, 2, 3),
+        "state": torch.from_numpy(np.stack(state)),
+        "actions": torch.from_numpy(np.stack(actions)),
+        "action_is_pad": torch.from_numpy(np.stack(pad)),
+        "dim_mask": torch.from_numpy(np.stack(dim)),
+        "robot": list(robot),
+        "instruction": list(text),
+    }
+
+
+@pytest.fixture(scope="module", params=["chunk", "bins"])
+def policy(request, demos):
+    return make_policy(demos, request.param)
+
+
+@pytest.mark.parametrize("robot", list(ROBOTS))
+def test_chunk_shapes_and_values_on_every_robot(policy, demos, robot):
+    chunk = policy.predict_action_chunk(obs_of(demos, robot), robot=robot)
+    schema = demos[robot][0]
+    assert chunk.shape == (HORIZON, schema.action_dim) and np.isfinite(chunk).all()
+    lo, hi = np.array(schema.action_low), np.array(schema.action_high)
+    assert np.all(chunk >= lo - 1e-5) and np.all(chunk <= hi + 1e-5)
+
+
+def test_training_loss_is_finite_for_a_mixed_batch(policy, demos):
+    loss, logs = policy(batch_of(demos, list(ROBOTS)))
+    assert torch.isfinite(loss) and logs["loss"] > 0
+    loss.backward()
+    grads = [p.grad for p in policy.parameters() if p.requires_grad and p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+    policy.zero_grad()
+
+
+def test_bins_round_trip_within_half_a_bin(demos):
+    tok = BinTokenizer(vocab_size=49152)
+    x = torch.rand(1000, 8) * 2 - 1
+    ids = tok.encode(x)
+    assert ids.min() >= 49152 - 256 and ids.max() < 49152
+    assert (tok.decode(ids) - x).abs().max() <= tok.bin_width / 2 + 1e-6
+    # Through the per-robot normaliser: half a bin in the robot's own units.
+    pol = make_policy(demos, "bins")
+    for robot in ROBOTS:
+        actions = torch.from_numpy(demos[robot][1]["frames"]["action"])
+        d = actions.shape[1]
+        padded = torch.zeros(len(actions), 8)
+        padded[:, :d] = actions
+        inside = pol.normalizer.action(padded, [robot] * len(actions))
+        back = pol.normalizer.unaction(tok.decode(tok.encode(inside)), [robot] * len(actions))[
+            :, :d
+        ]
+        lo = torch.tensor(pol.stats[robot]["action"]["q01"])
+        hi = torch.tensor(pol.stats[robot]["action"]["q99"])
+        within = (actions >= lo) & (actions <= hi)
+        half_bin = (hi - lo) / 256 / 2
+        assert torch.all(
+            (back - actions).abs()[within] <= (half_bin.expand_as(actions)[within] + 1e-5)
+        )
+
+
+@pytest.mark.parametrize("head", ["chunk", "bins"])
+def test_save_load_is_bit_identical_and_golden(demos, head, tmp_path):
+    pol = make_policy(demos, head)
+    with torch.no_grad():  # move off the initial weights so a load that ignored them would show
+        for p in pol.parameters():
+            if p.requires_grad:
+                p.add_(0.01 * torch.randn_like(p))
+    pol.save_pretrained(tmp_path / "ckpt")
+    files = sorted(p.name for p in (tmp_path / "ckpt").iterdir())
+    assert files == ["config.json", "golden.safetensors", "model.safetensors"]
+    saved = load_file(str(tmp_path / "ckpt" / "model.safetensors"))
+    assert not any(k.startswith("lm.") and "lora_" not in k for k in saved), (
+        "frozen backbone weights were saved"
+    )
+    loaded = VLAPolicy.from_pretrained(tmp_path / "ckpt")
+    for robot in ROBOTS:
+        obs = obs_of(demos, robot, t=3)
+        np.testing.assert_array_equal(
+            pol.predict_action_chunk(obs, robot), loaded.predict_action_chunk(obs, robot)
+        )
+
+
+def test_load_refuses_tampered_weights_and_other_backbones(demos, tmp_path):
+    pol = make_policy(demos, "chunk")
+    pol.save_pretrained(tmp_path / "ckpt")
+    weights = load_file(str(tmp_path / "ckpt" / "model.safetensors"))
+    key = next(k for k in weights if k.startswith("head.out"))
+    weights[key] = weights[key] + 0.5
+    save_file(weights, str(tmp_path / "ckpt" / "model.safetensors"))
+    with pytest.raises(ValueError, match="golden outputs differ"):
+        VLAPolicy.from_pretrained(tmp_path / "ckpt")
+    pol.save_pretrained(tmp_path / "ckpt")
+    config = json.loads((tmp_path / "ckpt" / "config.json").read_text())
+    config["backbone"]["content_hash"] = "0" * 64
+    (tmp_path / "ckpt" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="trained on backbone weights"):
+        VLAPolicy.from_pretrained(tmp_path / "ckpt")
+    with pytest.raises(FileNotFoundError, match="not a vla checkpoint"):
+        VLAPolicy.from_pretrained(tmp_path / "nothing")
+
+
+def test_bad_observations_get_clear_errors(demos):
+    pol = make_policy(demos, "chunk")
+    good = obs_of(demos, "panda")
+    with pytest.raises(ValueError, match=r"must be \(32, 32, 3\)"):
+        pol.predict_action_chunk(
+            good
+            | {
+                "images": {
+                    "front": np.zeros((64, 64, 3), np.uint8),
+                    "wrist": good["images"]["wrist"],
+                }
+            },
+            "panda",
+        )
+    with pytest.raises(ValueError, match="uint8"):
+        pol.predict_action_chunk(
+            good | {"images": {c: v.astype(np.float32) for c, v in good["images"].items()}}, "panda"
+        )
+    with pytest.raises(ValueError, match="instruction"):
+        pol.predict_action_chunk({k: v for k, v in good.items() if k != "instruction"}, "panda")
+    with pytest.raises(ValueError, match="NaN"):
+        pol.predict_action_chunk(good | {"state": np.full(8, np.nan, np.float32)}, "panda")
+    with pytest.raises(ValueError, match=r"shape \(8,\)"):
+        pol.predict_action_chunk(good | {"state": np.zeros(6, np.float32)}, "panda")
+    with pytest.raises(KeyError, match="not trained for it"):
+        pol.predict_action_chunk(good, "kuka")
+    with pytest.raises(ValueError, match="which robot"):
+        pol.predict_action_chunk(good)
+
+
+def test_checkpoint_for_other_robots_is_refused(demos):
+    only_panda = {"panda": demos["panda"]}
+    pol = make_policy(only_panda, "chunk")
+    with pytest.raises(KeyError, match="not trained for it"):
+        pol.check_embodiment(demos["sawyer"][0])
+    changed = demos["panda"][0].to_dict() | {"control_hz": 20.0}
+    from vla.embodiment import Embodiment
+
+    with pytest.raises(ValueError, match="control_hz"):
+        pol.check_embodiment(Embodiment.from_dict(changed))
+    pol.check_embodiment(demos["panda"][0])  # the right one passes
+
+
+def test_select_action_hands_out_the_chunk_step_by_step(demos, monkeypatch):
+    pol = make_policy(demos, "chunk")
+    calls = []
+    real = pol.predict_action_chunk
+    monkeypatch.setattr(
+        pol, "predict_action_chunk", lambda obs, robot=None: calls.append(1) or real(obs, robot)
+    )
+    obs = obs_of(demos, "ur5e")
+    first = [pol.select_action(obs, "ur5e") for _ in range(4)]
+    assert len(calls) == 2 and all(a.shape == (7,) for a in first)  # n_action_steps = 2
+    pol.reset()
+    pol.select_action(obs, "ur5e")
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize("mode", ["frozen", "lora", "full"])
+def test_backbone_modes_train_what_they_say(demos, mode):
+    pol = make_policy(demos, "chunk", mode=mode)
+    backbone = {n: p.requires_grad for n, p in pol.lm.named_parameters()}
+    if mode == "frozen":
+        assert not any(backbone.values())
+    elif mode == "lora":
+        assert any(backbone.values()) and all(("lora_" in n) == g for n, g in backbone.items())
+    else:
+        assert all(backbone.values())
+    assert len(pol.lm.get_decoder().layers) == 2
+    assert all(p.requires_grad for p in pol.head.parameters())
+
+
+@pytest.mark.parametrize("head", ["chunk", "bins"])
+def test_a_small_policy_overfits_a_handful_of_samples(demos, head):
+    pol = make_policy(demos, head)
+    batch = batch_of(demos, ["panda", "so101", "ur5e", "sawyer"], t=5)
+    opt = torch.optim.AdamW([p for p in pol.parameters() if p.requires_grad], lr=3e-3)
+    first = None
+    for _ in range(80):
+        loss, _ = pol(batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        first = first if first is not None else loss.item()
+    assert loss.item() < 0.1 * first, (first, loss.item())

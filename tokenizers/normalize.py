@@ -1,0 +1,70 @@
+"""Per-robot normalisation as explicit, invertible steps (a missing robot is an error).
+
+State: (x - mean) / std. Actions: the 1st..99th percentile range mapped onto [-1, 1] (values
+beyond it are clipped when normalising), and back. Stats come from the dataset's
+meta/stats.json and travel inside the checkpoint.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from vla.suggest import unknown
+
+EPS = 1e-6
+
+
+class Normalizer:
+    def __init__(self, stats: dict, max_dim: int):
+        """stats: {robot: {"observation.state": {...}, "action": {...}}} (meta/stats.json)."""
+        self.stats = stats
+        self.max_dim = max_dim
+        self._t = {}
+        for robot, s in stats.items():
+            st, ac = s["observation.state"], s["action"]
+            self._t[robot] = {
+                "state_mean": self._pad(st["mean"], 0.0),
+                "state_std": self._pad(st["std"], 1.0).clamp_min(EPS),
+                "action_low": self._pad(ac["q01"], -1.0),
+                "action_high": self._pad(ac["q99"], 1.0),
+            }
+            span = self._t[robot]["action_high"] - self._t[robot]["action_low"]
+            self._t[robot]["action_high"] = torch.where(
+                span < EPS, self._t[robot]["action_low"] + 1.0, self._t[robot]["action_high"]
+            )
+
+    def _pad(self, values, fill: float) -> torch.Tensor:
+        out = torch.full((self.max_dim,), fill, dtype=torch.float32)
+        out[: len(values)] = torch.tensor(values, dtype=torch.float32)
+        return out
+
+    def _stack(self, robots: list[str], key: str, device) -> torch.Tensor:
+        for r in robots:
+            if r not in self._t:
+                raise KeyError(unknown("robot (no normalisation stats for it)", r, self._t))
+        return torch.stack([self._t[r][key] for r in robots]).to(device)  # (B, D)
+
+    def state(self, x: torch.Tensor, robots: list[str]) -> torch.Tensor:
+        return (x - self._stack(robots, "state_mean", x.device)) / self._stack(
+            robots, "state_std", x.device
+        )
+
+    def action(self, x: torch.Tensor, robots: list[str]) -> torch.Tensor:
+        """(B, [H,] D) robot units -> [-1, 1]."""
+        lo, hi = (
+            self._stack(robots, "action_low", x.device),
+            self._stack(robots, "action_high", x.device),
+        )
+        if x.dim() == 3:
+            lo, hi = lo[:, None], hi[:, None]
+        return (2 * (x - lo) / (hi - lo) - 1).clamp(-1, 1)
+
+    def unaction(self, y: torch.Tensor, robots: list[str]) -> torch.Tensor:
+        """Inverse of `action`: [-1, 1] -> robot units."""
+        lo, hi = (
+            self._stack(robots, "action_low", y.device),
+            self._stack(robots, "action_high", y.device),
+        )
+        if y.dim() == 3:
+            lo, hi = lo[:, None], hi[:, None]
+        return (y.clamp(-1, 1) + 1) / 2 * (hi - lo) + lo

@@ -1,0 +1,39 @@
+"""Text tokenizer: the backbone's own HF tokenizer and chat template around the instruction."""
+
+from __future__ import annotations
+
+import torch
+
+PROMPT = "What action should the robot take to {instruction}?"
+
+
+class TextTokenizer:
+    def __init__(self, hf_tokenizer, max_tokens: int = 64):
+        self.tok = hf_tokenizer
+        self.max_tokens = max_tokens
+        self.pad_id = (
+            hf_tokenizer.pad_token_id
+            if hf_tokenizer.pad_token_id is not None
+            else hf_tokenizer.eos_token_id
+        )
+
+    def ids(self, instruction: str) -> list[int]:
+        if not isinstance(instruction, str) or not instruction.strip():
+            raise ValueError("every observation needs a non-empty 'instruction' string")
+        messages = [{"role": "user", "content": PROMPT.format(instruction=instruction.strip())}]
+        ids = self.tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        ids = ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids
+        return list(ids)[-self.max_tokens :]  # keep the end: the instruction and the assistant turn
+
+    def __call__(self, instructions: list[str], device=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Left-padded (ids, mask), each (B, T) with T the longest prompt in the batch. Left
+        padding keeps every sequence's last prefix position a real token, which is what the
+        first action token is predicted from."""
+        rows = [self.ids(s) for s in instructions]
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, width - len(r) :] = torch.tensor(r)
+            mask[i, width - len(r) :] = 1
+        return ids.to(device), mask.to(device)
