@@ -61,6 +61,32 @@ class RobotDefinition:
     carry_speed: float = 1.0  # fraction of max_speed while carrying an object sideways
 
 
+def add_servo(
+    spec: mujoco.MjSpec,
+    joint: str,
+    name: str,
+    kp: float,
+    kv: float,
+    ctrlrange,
+    force: float | None = None,
+):
+    """A position actuator on `joint`: force = kp (ctrl - q) - kv qdot, optionally clamped."""
+    act = spec.add_actuator()
+    act.name = name
+    act.target = joint
+    act.trntype = mujoco.mjtTrn.mjTRN_JOINT
+    act.gaintype = mujoco.mjtGain.mjGAIN_FIXED
+    act.biastype = mujoco.mjtBias.mjBIAS_AFFINE
+    act.gainprm = np.r_[kp, np.zeros(9)]
+    act.biasprm = np.r_[0.0, -kp, -kv, np.zeros(7)]
+    act.ctrllimited = mujoco.mjtLimited.mjLIMITED_TRUE
+    act.ctrlrange = ctrlrange
+    if force is not None:
+        act.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
+        act.forcerange = [-force, force]
+    return act
+
+
 def position_servos(spec: mujoco.MjSpec, joints, kp: float, kv: float, forcerange=None) -> None:
     """Drive each joint with a position servo (ctrl = target angle), replacing any actuator on it."""
     joints = list(joints)
@@ -68,20 +94,8 @@ def position_servos(spec: mujoco.MjSpec, joints, kp: float, kv: float, forcerang
         if act.target in joints:
             act.delete()
     for i, name in enumerate(joints):
-        joint = spec.joint(name)
-        act = spec.add_actuator()
-        act.name = f"{name}_servo"
-        act.target = name
-        act.trntype = mujoco.mjtTrn.mjTRN_JOINT
-        act.gaintype = mujoco.mjtGain.mjGAIN_FIXED
-        act.biastype = mujoco.mjtBias.mjBIAS_AFFINE
-        act.gainprm = np.r_[kp, np.zeros(9)]
-        act.biasprm = np.r_[0.0, -kp, -kv, np.zeros(7)]
-        act.ctrllimited = mujoco.mjtLimited.mjLIMITED_TRUE
-        act.ctrlrange = joint.range
-        if forcerange is not None:
-            act.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
-            act.forcerange = [-forcerange[i], forcerange[i]]
+        force = None if forcerange is None else forcerange[i]
+        add_servo(spec, name, f"{name}_servo", kp, kv, spec.joint(name).range, force)
 
 
 def compensate_gravity(spec: mujoco.MjSpec) -> None:

@@ -11,7 +11,13 @@ from vla.envs import headless  # noqa: F401  (sets MUJOCO_GL before mujoco loads
 import mujoco
 
 from vla.envs.assets import package_file
-from vla.envs.robots.base import GripperSpec, RobotDefinition, compensate_gravity, position_servos
+from vla.envs.robots.base import (
+    GripperSpec,
+    RobotDefinition,
+    add_servo,
+    compensate_gravity,
+    position_servos,
+)
 
 ARM = tuple(f"right_j{i}" for i in range(7))
 
@@ -21,17 +27,9 @@ def load() -> mujoco.MjSpec:
         str(package_file("metaworld", "metaworld/assets/objects/xyz_base.xml"))
     )
     position_servos(spec, ARM, kp=1500.0, kv=150.0)
+    # Meta-World's finger gain; its targets of +-1 lie beyond the joint limits and saturate.
     for finger, name in (("r_close", "right_finger"), ("l_close", "left_finger")):
-        act = spec.add_actuator()
-        act.name = name
-        act.target = finger
-        act.trntype = mujoco.mjtTrn.mjTRN_JOINT
-        act.gaintype = mujoco.mjtGain.mjGAIN_FIXED
-        act.biastype = mujoco.mjtBias.mjBIAS_AFFINE
-        act.gainprm[0] = 400.0  # Meta-World's finger gain; targets beyond the limits saturate
-        act.biasprm[1] = -400.0
-        act.ctrllimited = mujoco.mjtLimited.mjLIMITED_TRUE
-        act.ctrlrange = [-1.0, 1.0]
+        add_servo(spec, finger, name, kp=400.0, kv=0.0, ctrlrange=[-1.0, 1.0])
     compensate_gravity(spec)
     return spec
 
