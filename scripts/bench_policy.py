@@ -21,10 +21,14 @@ import torch
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--layers", type=int, default=None, help="backbone layers kept (default: all 30)")
+    parser.add_argument(
+        "--layers", type=int, default=None, help="backbone layers kept (default: all 30)"
+    )
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--horizon", type=int, default=8)
-    parser.add_argument("--bins-horizon", type=int, default=None, help="bins chunk length (default: same)")
+    parser.add_argument(
+        "--bins-horizon", type=int, default=None, help="bins chunk length (default: same)"
+    )
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--robot", default="panda")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -40,15 +44,32 @@ def main() -> None:
 
     env = TabletopEnv(robot=args.robot, task="lift", image_size=args.image_size)
     rec = run_episode(env, env.expert(), seed=0, record=True)
-    stats = {args.robot: {"observation.state": array_stats(rec["frames"]["state"]), "action": array_stats(rec["frames"]["action"])}}
-    obs = {"images": {c: rec["frames"]["images"][c][5] for c in ("front", "wrist")},
-           "state": rec["frames"]["state"][5], "instruction": rec["instruction"]}
+    stats = {
+        args.robot: {
+            "observation.state": array_stats(rec["frames"]["state"]),
+            "action": array_stats(rec["frames"]["action"]),
+        }
+    }
+    obs = {
+        "images": {c: rec["frames"]["images"][c][5] for c in ("front", "wrist")},
+        "state": rec["frames"]["state"][5],
+        "instruction": rec["instruction"],
+    }
     bb = backbone_lib.load(backbone_lib.BackboneConfig(num_layers=args.layers, dtype=args.dtype))
     results = {}
     for head, horizon in (("chunk", args.horizon), ("bins", args.bins_horizon or args.horizon)):
-        cfg = PolicyConfig(head=head, horizon=horizon, n_action_steps=horizon, num_layers=args.layers,
-                           image_size=args.image_size, dtype=args.dtype, mode="frozen")
-        policy = VLAPolicy(cfg, {args.robot: env.embodiment}, stats, backbone=bb).to(args.device).eval()
+        cfg = PolicyConfig(
+            head=head,
+            horizon=horizon,
+            n_action_steps=horizon,
+            num_layers=args.layers,
+            image_size=args.image_size,
+            dtype=args.dtype,
+            mode="frozen",
+        )
+        policy = (
+            VLAPolicy(cfg, {args.robot: env.embodiment}, stats, backbone=bb).to(args.device).eval()
+        )
         for _ in range(2):
             policy.predict_action_chunk(obs, args.robot)  # warm-up
         times = []
@@ -64,9 +85,15 @@ def main() -> None:
         results[head] = (ms, len(chunk) / (ms / 1000), len(chunk))
         del policy
     layers = args.layers or bb.model.config.num_hidden_layers
-    device = torch.cuda.get_device_name(0) if args.device == "cuda" else f"CPU ({platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads)"
-    print(f"SmolLM2-135M, {layers} layers, {args.dtype}, {args.image_size}px front+wrist, robot {args.robot}, "
-          f"batch 1, median of {args.repeats}, {device}")
+    device = (
+        torch.cuda.get_device_name(0)
+        if args.device == "cuda"
+        else f"CPU ({platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+    )
+    print(
+        f"SmolLM2-135M, {layers} layers, {args.dtype}, {args.image_size}px front+wrist, robot {args.robot}, "
+        f"batch 1, median of {args.repeats}, {device}"
+    )
     print("| head | actions per call | ms per chunk | actions/s |")
     print("| --- | --- | --- | --- |")
     for head, (ms, rate, n) in results.items():

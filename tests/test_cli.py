@@ -42,3 +42,23 @@ def test_typos_answer_with_the_valid_choices(vla_exe, args, expected):
     assert out.returncode == 2, (out.stdout, out.stderr)
     assert expected in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_demo_writes_an_expert_video(vla_exe, tmp_path):
+    out = run(
+        vla_exe,
+        "demo",
+        "load_backbone=false",
+        "robots=[sawyer]",
+        "task=reach",
+        "image_size=48",
+        f"output={tmp_path}",
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    video = tmp_path / "sawyer_reach_seed0.mp4"
+    assert "success=True" in out.stdout and video.stat().st_size > 1000
+
+
+def test_collect_rejects_an_unknown_robot(vla_exe, tmp_path):
+    out = run(vla_exe, "collect", "robots=[pandaa]", f"output={tmp_path}")
+    assert out.returncode == 2 and "Did you mean 'panda'" in out.stderr
