@@ -263,3 +263,12 @@ def test_a_small_policy_overfits_a_handful_of_samples(demos, head):
         opt.step()
         first = first if first is not None else loss.item()
     assert loss.item() < 0.1 * first, (first, loss.item())
+
+
+@pytest.mark.parametrize("head", ["chunk", "bins"])
+def test_committed_golden_outputs_still_come_out(head):
+    """Silent numerical drift (tokenizers, heads, normalisation, backbone loading) shows here."""
+    from tests import golden_policy
+
+    expected = load_file(str(golden_policy.ARTIFACT))[head]
+    torch.testing.assert_close(golden_policy.outputs(head), expected, atol=1e-4, rtol=0)

@@ -1,0 +1,80 @@
+"""A small, fully seeded policy and fixed inputs, for the committed golden outputs.
+
+Regenerate after an intended numerical change (and say why in the commit):
+    .venv/bin/python -m tests.golden_policy
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from vla.embodiment import Embodiment
+from vla.policies.configuration import PolicyConfig
+from vla.policies.vla_policy import VLAPolicy
+
+ARTIFACT = Path(__file__).parent / "artifacts" / "policy_golden.safetensors"
+INSTRUCTION = "put the green cube on the plate"
+
+
+def schema(name: str, joints: int) -> Embodiment:
+    return Embodiment(
+        name=name,
+        joint_names=tuple(f"j{i}" for i in range(joints)),
+        gripper_name="gripper",
+        action_mode="joint_position",
+        joint_units=("rad",) * joints,
+        action_low=(-3.0,) * joints + (0.0,),
+        action_high=(3.0,) * joints + (1.0,),
+        gripper_sign=1,
+        control_hz=10.0,
+        cameras=("front", "wrist"),
+    )
+
+
+def stats(dim: int) -> dict:
+    s = {
+        "mean": [0.1] * dim,
+        "std": [0.5] * dim,
+        "min": [-2.0] * dim,
+        "max": [2.0] * dim,
+        "q01": [-1.5] * dim,
+        "q99": [1.5] * dim,
+        "count": [100],
+    }
+    return {"observation.state": s, "action": s}
+
+
+def build(head: str) -> VLAPolicy:
+    torch.manual_seed(1234)
+    cfg = PolicyConfig(
+        head=head, horizon=3, n_action_steps=3, num_layers=2, image_size=32, patch_size=16
+    )
+    schemas = {"six": schema("six", 5), "eight": schema("eight", 7)}
+    return VLAPolicy(cfg, schemas, {"six": stats(6), "eight": stats(8)}).eval()
+
+
+def inputs() -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(7)
+    return {
+        "images": torch.randint(0, 256, (2, 2, 3, 32, 32), generator=g, dtype=torch.uint8),
+        "state": torch.randn(2, 8, generator=g) * 0.3,
+    }
+
+
+def outputs(head: str) -> torch.Tensor:
+    x = inputs()
+    return (
+        build(head)
+        .predict_normalized(x["images"], x["state"], [INSTRUCTION] * 2, ["six", "eight"])
+        .float()
+    )
+
+
+if __name__ == "__main__":
+    from safetensors.torch import save_file
+
+    ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+    save_file({head: outputs(head).contiguous() for head in ("chunk", "bins")}, str(ARTIFACT))
+    print(f"wrote {ARTIFACT}")
