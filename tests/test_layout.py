@@ -111,3 +111,34 @@ def test_hf_tokenizers_wins_inside_a_ray_task():
     line = out.stdout.strip().splitlines()[-1]
     assert "site-packages/tokenizers/__init__.py" in line, line
     assert str(REPO_ROOT / "tokenizers") in line, line
+
+
+def imported_modules(folder: str) -> dict[str, set[str]]:
+    """file -> the top two levels of every module it imports (AST, no execution)."""
+    import ast
+
+    out = {}
+    for path in (REPO_ROOT / folder).rglob("*.py"):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+        out[str(path.relative_to(REPO_ROOT))] = {".".join(n.split(".")[:2]) for n in names}
+    return out
+
+
+@pytest.mark.parametrize(
+    "folder, forbidden",
+    [
+        # A trained policy must run where no simulator is installed (DESIGN.md).
+        ("policies", {"mujoco", "vla.envs", "ray", "gymnasium", "vla.cli", "vla.commands"}),
+        ("tokenizers", {"mujoco", "vla.envs", "vla.policies", "ray", "gymnasium", "vla.cli"}),
+        # The world knows nothing of who acts in it.
+        ("envs", {"vla.policies", "vla.tokenizers", "ray", "vla.cli", "vla.commands"}),
+    ],
+)
+def test_imports_run_the_way_the_design_says(folder, forbidden):
+    for path, names in imported_modules(folder).items():
+        assert not names & forbidden, f"{path} imports {sorted(names & forbidden)}"
