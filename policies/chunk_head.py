@@ -39,7 +39,8 @@ class ChunkHead(nn.Module):
         pred = self._actions(self._hidden(run, prefix, mask), robots)
         err = (pred - self.tokenizer.encode(targets)).abs() * valid
         loss = err.sum() / valid.sum().clamp_min(1)
-        return loss, {"l1": float(loss.detach())}
+        per_sample = err.sum((1, 2)).detach() / valid.sum((1, 2)).clamp_min(1)  # (B,)
+        return loss, {"l1": float(loss.detach()), "per_sample": per_sample}
 
     def predict(self, run, prefix, mask, robots):
         return self.tokenizer.decode(self._actions(self._hidden(run, prefix, mask), robots))

@@ -26,3 +26,28 @@ def vla_exe() -> str:
         f"the vla console script is not installed beside {sys.executable}; run `make setup`"
     )
     return str(exe)
+
+
+DATASET_ROBOTS, DATASET_TASKS, DATASET_EPISODES = ["sawyer", "ur5e"], ["reach", "lift"], 10
+
+
+@pytest.fixture(scope="session")
+def dataset(tmp_path_factory):
+    """2 robots x 2 tasks x 10 expert episodes at 32 px, collected once with Ray."""
+    import ray
+
+    from vla.datasets.collect import CollectConfig, collect
+
+    root = tmp_path_factory.mktemp("ds") / "demo"
+    cfg = CollectConfig(
+        robots=DATASET_ROBOTS,
+        tasks=DATASET_TASKS,
+        episodes=DATASET_EPISODES,
+        output=str(root),
+        workers=2,
+        image_size=32,
+        progress=False,
+    )
+    summary = collect(cfg)
+    ray.shutdown()
+    return root, summary

@@ -13,31 +13,12 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
+from tests.conftest import DATASET_EPISODES as EPISODES
+from tests.conftest import DATASET_ROBOTS as ROBOTS
+from tests.conftest import DATASET_TASKS as TASKS
 from vla.datasets import check, episode_io, layout, meta
-from vla.datasets.collect import CollectConfig, collect
 from vla.datasets.loader import EpisodeDataset, balanced_sampler, make_loader
 from vla.envs.tabletop_env import TabletopEnv
-
-ROBOTS, TASKS, EPISODES = ["sawyer", "ur5e"], ["reach", "lift"], 10
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    import ray
-
-    root = tmp_path_factory.mktemp("ds") / "demo"
-    cfg = CollectConfig(
-        robots=ROBOTS,
-        tasks=TASKS,
-        episodes=EPISODES,
-        output=str(root),
-        workers=2,
-        image_size=32,
-        progress=False,
-    )
-    summary = collect(cfg)
-    yield root, summary
-    ray.shutdown()
 
 
 def test_collect_writes_every_episode_once(dataset):

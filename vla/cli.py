@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("vla.commands.info", "versions, device, the backbone as loaded, robots and tasks"),
     "collect": ("vla.commands.collect", "scripted-expert demonstrations with Ray -> a dataset"),
     "dataset": ("vla.commands.dataset", "`vla dataset check DIR`: validate a dataset"),
+    "train": ("vla.commands.train", "one policy across robots on a dataset"),
     "demo": ("vla.commands.demo", "the main job on embedded defaults"),
 }
 

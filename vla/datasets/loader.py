@@ -113,7 +113,10 @@ class EpisodeDataset(Dataset):
             self._cache.popitem(last=False)
         return data
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        """`key` is a frame index, or (frame index, augmentation seed) for reproducible noise
+        whichever worker process draws it (exact training resumption relies on that)."""
+        i, aug_seed = key if isinstance(key, tuple) else (key, None)
         pos, t = int(self.frame_episode[i]), int(self.frame_index[i])
         e = self.episodes[pos]
         data = self._load(pos)
@@ -130,7 +133,8 @@ class EpisodeDataset(Dataset):
             np.stack([episode_io.decode_png(data["images"][c][t]) for c in self.cameras])
         ).permute(0, 3, 1, 2)  # (C, 3, H, W) uint8
         if self.augment:
-            images = augment_images(images)
+            generator = torch.Generator().manual_seed(aug_seed) if aug_seed is not None else None
+            images = augment_images(images, generator=generator)
         return {
             "images": images,
             "state": torch.from_numpy(state),
@@ -147,19 +151,26 @@ class EpisodeDataset(Dataset):
 
 
 def augment_images(
-    images: torch.Tensor, crop_scale: float = 0.9, jitter: float = 0.2
+    images: torch.Tensor,
+    crop_scale: float = 0.9,
+    jitter: float = 0.2,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Random crop (same window for every camera of the sample) resized back, then brightness
     and contrast jitter. uint8 (C, 3, H, W) in and out."""
     _, _, h, w = images.shape
-    s = float(torch.empty(1).uniform_(crop_scale, 1.0))
+
+    def uniform(lo, hi):
+        return float(torch.empty(1).uniform_(lo, hi, generator=generator))
+
+    s = uniform(crop_scale, 1.0)
     ch, cw = max(1, round(h * s)), max(1, round(w * s))
-    top = int(torch.randint(0, h - ch + 1, (1,)))
-    left = int(torch.randint(0, w - cw + 1, (1,)))
+    top = int(torch.randint(0, h - ch + 1, (1,), generator=generator))
+    left = int(torch.randint(0, w - cw + 1, (1,), generator=generator))
     x = images[:, :, top : top + ch, left : left + cw].float()
     x = torch.nn.functional.interpolate(x, size=(h, w), mode="bilinear", align_corners=False)
-    brightness = float(torch.empty(1).uniform_(1 - jitter, 1 + jitter))
-    contrast = float(torch.empty(1).uniform_(1 - jitter, 1 + jitter))
+    brightness = uniform(1 - jitter, 1 + jitter)
+    contrast = uniform(1 - jitter, 1 + jitter)
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
     x = (x - mean) * contrast + mean * brightness
     return x.clamp(0, 255).to(torch.uint8)
@@ -200,3 +211,44 @@ def make_loader(
         pin_memory=torch.cuda.is_available(),
         drop_last=True,
     )
+
+
+class StepBatchSampler(torch.utils.data.Sampler):
+    """Batches that depend only on (seed, step): batch k is the same in a fresh run and in one
+    resumed at step k, whatever came before. Balanced over (robot, task) like
+    `balanced_sampler`; each index carries its own augmentation seed. With several training
+    processes, `rank` takes its slice of the global batch."""
+
+    def __init__(
+        self,
+        dataset: EpisodeDataset,
+        batch_size: int,
+        seed: int,
+        start: int,
+        stop: int,
+        balanced: bool = True,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
+        if batch_size % world_size:
+            raise ValueError(f"batch size {batch_size} does not split over {world_size} processes")
+        counts = np.bincount(dataset.frame_group)
+        weights = 1.0 / counts[dataset.frame_group] if balanced else np.ones(len(dataset))
+        self.weights = torch.as_tensor(weights / weights.sum(), dtype=torch.double)
+        self.batch_size, self.seed, self.start, self.stop = batch_size, seed, start, stop
+        self.rank, self.world_size = rank, world_size
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __iter__(self):
+        share = self.batch_size // self.world_size
+        lo = self.rank * share
+        for step in range(self.start, self.stop):
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
+            idx = torch.multinomial(self.weights, self.batch_size, replacement=True, generator=g)
+            aug = torch.randint(0, 2**31 - 1, (self.batch_size,), generator=g)
+            yield [
+                (int(i), int(a))
+                for i, a in zip(idx[lo : lo + share], aug[lo : lo + share], strict=True)
+            ]

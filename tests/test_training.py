@@ -1,0 +1,197 @@
+"""`vla train` on CPU: validation loss falls, a killed run resumes onto the same loss curve,
+Ray Train runs the same loop in two processes, and bad input gets a message."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from vla.policies.configuration import PolicyConfig
+from vla.policies.vla_policy import VLAPolicy
+from vla.training import engines
+from vla.training.config import TrainConfig
+from vla.training.trainer import learning_rate
+
+TINY_POLICY = dict(
+    head="chunk", horizon=4, n_action_steps=4, num_layers=2, image_size=32, patch_size=16
+)
+TINY_ARGS = [
+    "backbone.num_layers=2",
+    "policy.image_size=32",
+    "policy.horizon=4",
+    "policy.n_action_steps=4",
+    "train.batch_size=8",
+    "train.workers=0",
+    "train.log_every=1",
+    "train.warmup_steps=2",
+    "train.lr=1e-3",
+    "train.tensorboard=false",
+    "train.val_every=1000",
+]
+
+
+def metrics(output) -> list[dict]:
+    return [
+        json.loads(line)
+        for line in (Path(output) / "metrics.jsonl").read_text().splitlines()
+        if line
+    ]
+
+
+def train_losses(output) -> dict[int, float]:
+    return {m["step"]: m["loss"] for m in metrics(output) if "loss" in m}
+
+
+def test_validation_loss_falls_and_the_checkpoint_loads(dataset, tmp_path):
+    root, _ = dataset
+    cfg = TrainConfig(
+        dataset=str(root),
+        output=str(tmp_path / "run"),
+        steps=40,
+        batch_size=8,
+        lr=1e-3,
+        warmup_steps=4,
+        val_every=40,
+        save_every=20,
+        log_every=10,
+        workers=0,
+        tensorboard=True,
+    )
+    engines.run(cfg, PolicyConfig(**TINY_POLICY))
+    vals = [m["val_loss"] for m in metrics(cfg.output) if "val_loss" in m]
+    assert vals[0] > 0 and vals[-1] < 0.8 * vals[0], vals
+    losses = train_losses(cfg.output)
+    assert any(
+        k.startswith("loss/robot/") for k in metrics(cfg.output)[-2]
+    )  # per-robot losses logged
+    assert losses[40] < losses[1]
+    policy = VLAPolicy.from_pretrained(Path(cfg.output) / "policy")
+    assert policy.config.horizon == 4
+    kept = sorted(p.name for p in (Path(cfg.output) / "checkpoints").glob("step_*"))
+    assert kept == ["step_000020", "step_000040"]
+    assert any((Path(cfg.output) / "tensorboard").iterdir())
+
+
+def test_killed_run_resumes_onto_the_same_loss_curve(dataset, tmp_path):
+    root, _ = dataset
+    common = [
+        sys.executable,
+        "-m",
+        "vla.cli",
+        "train",
+        f"dataset={root}",
+        *TINY_ARGS,
+        "train.steps=12",
+        "train.save_every=4",
+    ]
+    reference = subprocess.run(
+        [*common, f"output={tmp_path / 'ref'}"], capture_output=True, text=True, timeout=600
+    )
+    assert reference.returncode == 0, reference.stderr[-2000:]
+
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [*common, f"output={out}"],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    latest = out / "checkpoints" / "LATEST"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if latest.is_file() and latest.read_text().strip() in ("step_000004", "step_000008"):
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    resumed_from = int(latest.read_text().strip().split("_")[1])
+    assert resumed_from < 12, "the kill should land before the end"
+    again = subprocess.run([*common, f"output={out}"], capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    ref, got = train_losses(tmp_path / "ref"), train_losses(out)
+    assert sorted(got) == sorted(ref) == list(range(1, 13))
+    for step in range(1, 13):
+        assert got[step] == pytest.approx(ref[step], rel=1e-5, abs=1e-6), (
+            step,
+            got[step],
+            ref[step],
+        )
+
+
+def test_ray_train_runs_the_loop_in_two_processes(dataset, tmp_path):
+    root, _ = dataset
+    cfg = TrainConfig(
+        dataset=str(root),
+        output=str(tmp_path / "ray"),
+        steps=3,
+        batch_size=4,
+        warmup_steps=1,
+        val_every=3,
+        save_every=3,
+        log_every=1,
+        workers=0,
+        engine="ray",
+        num_workers=2,
+        tensorboard=False,
+    )
+    engines.run(cfg, PolicyConfig(**TINY_POLICY))
+    logged = metrics(cfg.output)
+    assert [m["step"] for m in logged if "loss" in m] == [1, 2, 3]
+    assert {m["world_size"] for m in logged if "loss" in m} == {2}
+    assert (Path(cfg.output) / "policy" / "model.safetensors").is_file()
+
+
+def test_learning_rate_warms_up_then_decays():
+    cfg = TrainConfig(dataset="x", output="y", steps=100, lr=1.0, warmup_steps=10, min_lr_ratio=0.1)
+    rates = [learning_rate(cfg, s) for s in range(100)]
+    assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(rates[10:], rates[11:], strict=False)) and rates[-1] >= 0.1
+
+
+def run_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "vla.cli", "train", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_bad_input_says_what_to_change(dataset, tmp_path, monkeypatch):
+    root, _ = dataset
+    missing = run_cli(f"dataset={tmp_path / 'nope'}", f"output={tmp_path / 'o'}")
+    assert missing.returncode == 2 and "vla collect" in missing.stderr
+    typo = run_cli(f"dataset={root}", "train.stpes=3")
+    assert typo.returncode == 2 and "Did you mean 'steps'" in typo.stderr
+    head = run_cli(f"dataset={root}", "policy=bin")
+    assert head.returncode == 2 and "Did you mean 'bins'" in head.stderr
+    size = run_cli(
+        f"dataset={root}", f"output={tmp_path / 'o'}", "backbone.num_layers=1", "train.steps=1"
+    )
+    assert size.returncode == 2 and "policy.image_size" in size.stderr
+
+    from omegaconf import OmegaConf
+
+    from vla.commands import train as train_cmd
+
+    def oom(*_):
+        raise torch.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(train_cmd.engines, "run", oom)
+    cfg = OmegaConf.create(
+        {
+            "dataset": str(root),
+            "output": str(tmp_path / "o"),
+            "backbone": {"name": "smollm2-135m", "num_layers": 1, "dtype": "float32"},
+            "policy": {"head": "chunk"},
+            "train": {"batch_size": 16},
+        }
+    )
+    with pytest.raises(ValueError, match="train.grad_accum=2"):
+        train_cmd.run(cfg)
