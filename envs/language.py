@@ -66,3 +66,41 @@ def templates(task: str, instruction_set: str) -> tuple[str, ...]:
             f"instruction_set must be one of {INSTRUCTION_SETS}, got {instruction_set!r}"
         )
     return TEMPLATES[task][instruction_set]
+
+
+TASK_WORDS = {  # checked in this order: a "put ... in the bowl" is a place, not a lift
+    "push": ("push", "slide", "shove", "nudge"),
+    "place": (
+        "put",
+        "place",
+        "set",
+        "drop",
+        "transfer",
+        " in the bowl",
+        " on the plate",
+        " into the bowl",
+    ),
+    "lift": ("pick up", "lift", "raise", "hoist", "hold it up", "grab"),
+    "reach": ("touch", "reach", "tap", "go to", "move the gripper to", "hand over to"),
+}
+COLORS = ("red", "green", "blue")
+
+
+def parse_instruction(text: str) -> dict:
+    """Task, target colour and receptacle named by a free-form instruction, for `vla run`.
+
+    "put the red cube in the blue bowl" -> {"task": "place", "target": "red", "receptacle": "bowl"}
+    """
+    low = f" {text.lower().strip()} "
+    task = next((t for t, words in TASK_WORDS.items() if any(w in low for w in words)), None)
+    colors = [c for c in COLORS if f" {c} " in low or f" {c}," in low]
+    target = min(colors, key=low.index) if colors else None
+    if task is None or target is None:
+        raise ValueError(
+            f"cannot tell the task and the cube from {text!r}: name a cube colour ({', '.join(COLORS)}) and an "
+            "action: touch/reach, pick up/lift, put/place ... in the bowl / on the plate, push ... to the orange mark"
+        )
+    receptacle = None
+    if task == "place":
+        receptacle = "plate" if "plate" in low else "bowl"
+    return {"task": task, "target": target, "receptacle": receptacle}

@@ -121,6 +121,7 @@ class TabletopEnv(Env):
         self.data.qpos[self.index.arm_qpos] = q
         self._apply_controls(q, 0.0)
         self.episode = self.task.sample(rng)
+        self._override_episode(options)
         self.episode.placements = layout.sample(rng, self.task, self.episode, self.robot)
         self._place_objects()
         for _ in range(round(SETTLE_SECONDS / self.model.opt.timestep)):
@@ -133,7 +134,7 @@ class TabletopEnv(Env):
         )
         if options:
             raise ValueError(
-                f"unknown reset option(s) {sorted(options)}; known: instruction, instruction_set"
+                f"unknown reset option(s) {sorted(options)}; known: instruction, instruction_set, target, receptacle"
             )
         self.episode_id += 1
         self.elapsed_steps = 0
@@ -148,6 +149,27 @@ class TabletopEnv(Env):
         success = self.task.success(self)
         truncated = self.elapsed_steps >= self.max_steps and not success
         return self._observation(), float(success), success, truncated, self._info(success)
+
+    def _override_episode(self, options: dict) -> None:
+        """reset(options={"target": "red", "receptacle": "bowl"}) fixes what the seed would draw."""
+        target = options.pop("target", None)
+        receptacle = options.pop("receptacle", None)
+        if target is not None:
+            if target not in scene.CUBE_COLORS:
+                raise ValueError(f"target must be one of {list(scene.CUBE_COLORS)}, got {target!r}")
+            self.episode.target = target
+        if receptacle is not None:
+            if self.episode.receptacle is None or receptacle not in scene.RECEPTACLES:
+                raise ValueError(
+                    f"receptacle applies to the place task and is one of {list(scene.RECEPTACLES)}"
+                )
+            self.episode.receptacle = receptacle
+
+    def hold(self, seconds: float) -> None:
+        """Let `seconds` of simulated time pass under the current commands (e.g. while a policy
+        thinks: latency in the loop)."""
+        for _ in range(round(seconds / self.model.opt.timestep)):
+            mujoco.mj_step(self.model, self.data)
 
     def render(self):
         if self.render_mode != "rgb_array":

@@ -169,16 +169,32 @@ class VLAPolicy(nn.Module):
         return self.head.predict(self.run, prefix, mask, robots)  # (B, H, D) in [-1, 1]
 
     @torch.no_grad()
+    def predict_chunks(self, observations: list[dict], robots: list[str]) -> list[np.ndarray]:
+        """Several observations (any mix of robots) in one forward pass: a chunk per robot's units."""
+        parts = [
+            self._batch_from_obs(obs, robot)
+            for obs, robot in zip(observations, robots, strict=True)
+        ]
+        images = torch.cat([p[0] for p in parts])
+        state = torch.cat([p[1] for p in parts])
+        instructions = [p[2][0] for p in parts]
+        chunks = self.normalizer.unaction(
+            self.predict_normalized(images, state, instructions, robots), robots
+        )
+        out = []
+        for i, r in enumerate(robots):  # the last step of post-processing: the robot's own bounds
+            s = self.schemas[r]
+            out.append(
+                np.clip(chunks[i, :, : s.action_dim].cpu().numpy(), s.action_low, s.action_high)
+            )
+        return out
+
     def predict_action_chunk(self, obs: dict, robot: str | None = None) -> np.ndarray:
         """One observation -> (horizon, action_dim) actions in the robot's own units."""
         robot = robot or obs.get("robot")
         if robot is None:
             raise ValueError("say which robot acts: predict_action_chunk(obs, robot='panda')")
-        images, state, instructions = self._batch_from_obs(obs, robot)
-        chunk = self.normalizer.unaction(
-            self.predict_normalized(images, state, instructions, [robot]), [robot]
-        )
-        return chunk[0, :, : self.schemas[robot].action_dim].cpu().numpy()
+        return self.predict_chunks([obs], [robot])[0]
 
     def select_action(self, obs: dict, robot: str | None = None) -> np.ndarray:
         """The next action, predicting a new chunk when the last one's n_action_steps are used."""

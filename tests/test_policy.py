@@ -272,3 +272,24 @@ def test_committed_golden_outputs_still_come_out(head):
 
     expected = load_file(str(golden_policy.ARTIFACT))[head]
     torch.testing.assert_close(golden_policy.outputs(head), expected, atol=1e-4, rtol=0)
+
+
+def test_normaliser_round_trips_and_handles_a_dimension_that_never_moved():
+    from vla.tokenizers.normalize import Normalizer
+
+    flat = {
+        "mean": [0.0, 1.0],
+        "std": [1.0, 0.0],
+        "min": [-1.0, 1.0],
+        "max": [1.0, 1.0],
+        "q01": [-1.0, 1.0],
+        "q99": [1.0, 1.0],
+        "count": [10],
+    }
+    norm = Normalizer({"arm": {"observation.state": flat, "action": flat}}, max_dim=3)
+    x = torch.tensor([[0.5, 1.0, 0.0]])
+    y = norm.action(x, ["arm"])
+    assert torch.isfinite(y).all() and torch.isfinite(norm.state(x, ["arm"])).all()
+    torch.testing.assert_close(norm.unaction(y, ["arm"])[:, :2], x[:, :2])
+    with pytest.raises(KeyError, match="no normalisation stats"):
+        norm.action(x, ["other"])

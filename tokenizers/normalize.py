@@ -28,10 +28,12 @@ class Normalizer:
                 "action_low": self._pad(ac["q01"], -1.0),
                 "action_high": self._pad(ac["q99"], 1.0),
             }
-            span = self._t[robot]["action_high"] - self._t[robot]["action_low"]
-            self._t[robot]["action_high"] = torch.where(
-                span < EPS, self._t[robot]["action_low"] + 1.0, self._t[robot]["action_high"]
-            )
+            # A dimension that never moved in the data (q01 == q99) gets a unit-wide range
+            # centred on its value, so normalising stays finite and un-normalising returns it.
+            t = self._t[robot]
+            flat = (t["action_high"] - t["action_low"]) < EPS
+            t["action_low"] = torch.where(flat, t["action_low"] - 0.5, t["action_low"])
+            t["action_high"] = torch.where(flat, t["action_high"] + 0.5, t["action_high"])
 
     def _pad(self, values, fill: float) -> torch.Tensor:
         out = torch.full((self.max_dim,), fill, dtype=torch.float32)

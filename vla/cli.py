@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "collect": ("vla.commands.collect", "scripted-expert demonstrations with Ray -> a dataset"),
     "dataset": ("vla.commands.dataset", "`vla dataset check DIR`: validate a dataset"),
     "train": ("vla.commands.train", "one policy across robots on a dataset"),
+    "run": ("vla.commands.run", "one episode from an instruction, with a video"),
+    "eval": ("vla.commands.eval", "success rates per robot x task with Ray, and a report"),
     "demo": ("vla.commands.demo", "the main job on embedded defaults"),
 }
 

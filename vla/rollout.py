@@ -23,6 +23,10 @@ def run_episode(
     "frames": {"images": {camera: [encoded]}, "state": (T, S), "action": (T, A)}."""
     unwrapped = env.unwrapped
     obs, info = env.reset(seed=seed, options=options)
+    initial = {
+        "state": np.asarray(obs["state"]).tolist(),
+        "layout": getattr(unwrapped.episode, "placements", None),
+    }
     images = {cam: [] for cam in obs.get("images", {})} if record else {}
     states, actions = [], []
     done = False
@@ -47,6 +51,7 @@ def run_episode(
         "embodiment": unwrapped.embodiment.to_dict(),
         "cameras": list(unwrapped.cameras) if unwrapped.image_obs else [],
         "image_size": list(unwrapped.image_hw),
+        "initial_state": initial,
     }
     if record:
         result["frames"] = {

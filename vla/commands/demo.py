@@ -14,22 +14,28 @@ import numpy as np
 from vla.commands import info
 
 
+def write_video(images: dict, fps: float, path: Path) -> Path:
+    """Cameras side by side (sorted by name: front, wrist) as an mp4."""
+    import imageio.v3 as iio
+
+    video = np.concatenate(
+        [np.stack(images[c]) for c in sorted(images)], axis=2
+    )  # (T, H, cams*W, 3)
+    iio.imwrite(path, video, fps=int(fps), codec="libx264", macro_block_size=1)
+    return path
+
+
 def record_expert_episode(
     robot: str, task: str, seed: int, size: int, out: Path
 ) -> tuple[bool, Path]:
-    import imageio.v3 as iio
-
     from vla import rollout
     from vla.envs.tabletop_env import TabletopEnv
 
     env = TabletopEnv(robot=robot, task=task, image_size=size)
     result = rollout.run_episode(env, env.expert(), seed, record=True)
-    frames = result["frames"]["images"]
-    video = np.concatenate(
-        [np.stack(frames["front"]), np.stack(frames["wrist"])], axis=2
-    )  # (T, H, 2W, 3)
-    path = out / f"{robot}_{task}_seed{seed}.mp4"
-    iio.imwrite(path, video, fps=int(result["fps"]), codec="libx264", macro_block_size=1)
+    path = write_video(
+        result["frames"]["images"], result["fps"], out / f"{robot}_{task}_seed{seed}.mp4"
+    )
     env.close()
     return result["success"], path
 

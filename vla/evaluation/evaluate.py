@@ -1,0 +1,212 @@
+"""`vla eval`: success rates per robot x task over seeded episodes, in parallel with Ray.
+
+Env workers each own envs and run the shared episode loop; a single policy server batches
+their observations (the scripted expert, `policy.path=expert`, runs inside the workers).
+Every finished episode is appended to `episodes.jsonl` at once (flushed, fsynced), so a crash
+loses nothing and a rerun resumes where it stopped; a worker that dies is replaced and its
+episode run again. The report is written from `episodes.jsonl` at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vla.evaluation import report
+
+EXPERT = "expert"
+
+
+@dataclass
+class EvalConfig:
+    policy_path: str
+    robots: list[str]
+    tasks: list[str]
+    episodes: int = 50
+    output: str = "outputs/eval"
+    workers: int = 2
+    seed: int = 1000  # first seed; demonstrations use 0.. so evaluation scenes are new ones
+    image_size: int | None = None  # None: the checkpoint's
+    language_checks: bool = True  # held-out paraphrases and the shuffled-instruction control
+    videos: int = 2  # episodes recorded per robot x task (training phrasings)
+    latency_ms: float | None = None  # simulated inference latency; -1 uses the measured one
+    device: str = "auto"
+    ray_address: str | None = None
+    progress: bool = True
+    conditions: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        from vla.envs.robots.registry import ROBOTS
+        from vla.envs.tasks.registry import TASKS
+        from vla.suggest import unknown
+
+        for r in self.robots:
+            if r not in ROBOTS:
+                raise ValueError(unknown("robot", r, ROBOTS))
+        for t in self.tasks:
+            if t not in TASKS:
+                raise ValueError(unknown("task", t, TASKS))
+        if self.episodes < 1 or self.workers < 1:
+            raise ValueError("episodes and workers must be at least 1")
+        if self.policy_path != EXPERT and not Path(self.policy_path).exists():
+            raise FileNotFoundError(
+                f"no checkpoint at {self.policy_path}; train one with `vla train`, or use policy.path=expert"
+            )
+        self.conditions = ["train", "heldout", "shuffled"] if self.language_checks else ["train"]
+
+
+def job_key(job: dict) -> tuple:
+    return job["robot"], job["task"], job["seed"], job["condition"]
+
+
+def plan(cfg: EvalConfig) -> list[dict]:
+    jobs = []
+    for condition in cfg.conditions:
+        for robot in cfg.robots:
+            for task in cfg.tasks:
+                for k in range(cfg.episodes):
+                    video = condition == "train" and k < cfg.videos
+                    jobs.append(
+                        {
+                            "robot": robot,
+                            "task": task,
+                            "seed": cfg.seed + k,
+                            "condition": condition,
+                            "video": video,
+                        }
+                    )
+    return jobs
+
+
+def read_done(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # a line cut short by a crash: everything after it is rerun
+    return records
+
+
+def evaluate(cfg: EvalConfig, hooks=None) -> dict:
+    import ray
+
+    from vla.evaluation.workers import EvalWorker, PolicyServer
+
+    output = Path(cfg.output)
+    (output / "videos").mkdir(parents=True, exist_ok=True)
+    episodes_path = output / "episodes.jsonl"
+    done_records = read_done(episodes_path)
+    _rewrite(episodes_path, done_records)
+    done = {job_key(r) for r in done_records}
+    jobs = [j for j in plan(cfg) if job_key(j) not in done]
+    start = time.perf_counter()
+
+    if jobs:
+        if not ray.is_initialized():
+            ray.init(
+                address=cfg.ray_address,
+                num_cpus=None if cfg.ray_address else cfg.workers + 1,
+                include_dashboard=False,
+                log_to_driver=False,
+            )
+        server, n_steps, size = None, 1, cfg.image_size or 128
+        if cfg.policy_path != EXPERT:
+            import torch
+
+            gpu = torch.cuda.is_available() and cfg.device != "cpu"
+            server = PolicyServer.options(num_gpus=1 if gpu else 0, max_concurrency=1000).remote(
+                str(Path(cfg.policy_path).resolve()), "cuda" if gpu else "cpu"
+            )
+            info = ray.get(server.config.remote())
+            n_steps, size = info["n_action_steps"], cfg.image_size or info["image_size"]
+            missing = set(cfg.robots) - set(info["robots"])
+            if missing:
+                raise ValueError(
+                    f"the checkpoint was not trained for {sorted(missing)}; it knows {info['robots']}"
+                )
+        latency = None if cfg.latency_ms is None or cfg.latency_ms < 0 else cfg.latency_ms / 1000
+
+        def make_worker():
+            return EvalWorker.remote(
+                size, server, n_steps, latency, cfg.latency_ms is not None and cfg.latency_ms < 0
+            )
+
+        workers = [make_worker() for _ in range(cfg.workers)]
+        queue = list(reversed(jobs))
+        pending = {}
+
+        def submit(slot):
+            if queue:
+                job = queue.pop()
+                pending[workers[slot].run.remote(job)] = (slot, job)
+
+        for slot in range(len(workers)):
+            submit(slot)
+        bar = None
+        if cfg.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(jobs), desc="eval", unit="episode")
+        restarts = 0
+        with open(episodes_path, "a") as sink:
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                slot, job = pending.pop(ready[0])
+                try:
+                    result = ray.get(ready[0])
+                except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError):
+                    restarts += 1  # the worker died mid-episode: a new one runs it again
+                    workers[slot] = make_worker()
+                    queue.append(job)
+                    submit(slot)
+                    continue
+                video = result.pop("video", None)
+                if video:
+                    (
+                        output / "videos" / f"{job['robot']}_{job['task']}_seed{job['seed']}.mp4"
+                    ).write_bytes(video)
+                sink.write(json.dumps(result) + "\n")
+                sink.flush()
+                os.fsync(sink.fileno())
+                done_records.append(result)
+                if bar:
+                    bar.update(1)
+                if hooks is not None:
+                    hooks(len(done_records), workers)
+                submit(slot)
+        if bar:
+            bar.close()
+        batching = ray.get(server.stats.remote()) if server is not None else None
+    else:
+        restarts, batching = 0, None
+
+    seconds = time.perf_counter() - start
+    results = report.write(
+        output,
+        done_records,
+        {
+            "policy": cfg.policy_path,
+            "episodes": len(done_records),
+            "seconds": seconds,
+            "episodes_per_s": len(jobs) / seconds if jobs and seconds > 0 else 0.0,
+            "workers": cfg.workers,
+            "worker_restarts": restarts,
+            "policy_batching": batching,
+            "latency_ms": cfg.latency_ms,
+        },
+    )
+    return results
+
+
+def _rewrite(path: Path, records: list[dict]) -> None:
+    """Keep only whole lines (a crash can leave the last one cut short)."""
+    from vla import atomic
+
+    if path.is_file():
+        atomic.write_bytes(path, "".join(json.dumps(r) + "\n" for r in records).encode())

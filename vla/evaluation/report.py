@@ -1,0 +1,119 @@
+"""The evaluation report: success per robot x task with Wilson 95% intervals, as JSON,
+Markdown and a PNG chart; held-out phrasings and shuffled instructions beside the main rows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from vla import atomic
+from vla.evaluation.wilson import wilson
+
+CONDITIONS = ("train", "heldout", "shuffled")
+LABELS = {
+    "train": "training phrasings",
+    "heldout": "held-out paraphrases",
+    "shuffled": "shuffled instruction (control)",
+}
+
+
+def cells(records: list[dict], condition: str) -> list[dict]:
+    tally = defaultdict(lambda: [0, 0])
+    for r in records:
+        if r["condition"] == condition:
+            tally[r["robot"], r["task"]][0] += int(r["success"])
+            tally[r["robot"], r["task"]][1] += 1
+    out = []
+    for (robot, task), (s, n) in sorted(tally.items()):
+        lo, hi = wilson(s, n)
+        out.append(
+            {
+                "robot": robot,
+                "task": task,
+                "episodes": n,
+                "successes": s,
+                "success_rate": s / n,
+                "ci95": [lo, hi],
+            }
+        )
+    return out
+
+
+def summary(rows: list[dict]) -> dict:
+    s, n = sum(c["successes"] for c in rows), sum(c["episodes"] for c in rows)
+    mean = sum(c["success_rate"] for c in rows) / len(rows) if rows else 0.0
+    return {"episodes": n, "successes": s, "mean_success": mean, "pooled_ci95": list(wilson(s, n))}
+
+
+def write(output: Path, records: list[dict], meta: dict) -> dict:
+    by_condition = {
+        c: cells(records, c) for c in CONDITIONS if any(r["condition"] == c for r in records)
+    }
+    results = {
+        **meta,
+        "cells": by_condition.get("train", []),
+        "conditions": {c: {"cells": rows, **summary(rows)} for c, rows in by_condition.items()},
+    }
+    atomic.write_json(output / "results.json", results)
+    atomic.write_bytes(output / "results.md", markdown(results).encode())
+    chart(output / "chart.png", by_condition, meta.get("policy", ""))
+    return results
+
+
+def markdown(results: dict) -> str:
+    lines = [f"# Evaluation of `{results.get('policy')}`", ""]
+    for condition, block in results["conditions"].items():
+        lines += [
+            f"## {LABELS[condition]}: mean success {100 * block['mean_success']:.1f}% over {block['episodes']} episodes",
+            "",
+            "| robot | task | episodes | successes | success | 95% CI (Wilson) |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for c in block["cells"]:
+            lo, hi = c["ci95"]
+            lines.append(
+                f"| {c['robot']} | {c['task']} | {c['episodes']} | {c['successes']} | "
+                f"{100 * c['success_rate']:.0f}% | {100 * lo:.0f}-{100 * hi:.0f}% |"
+            )
+        lines.append("")
+    if "episodes_per_s" in results:
+        lines.append(
+            f"{results['episodes']} episodes in {results['seconds']:.0f} s ({results['episodes_per_s']:.2f} episodes/s, {results['workers']} workers)."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def chart(path: Path, by_condition: dict, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = [f"{c['robot']}\n{c['task']}" for c in next(iter(by_condition.values()))]
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(names) + 2), 4))
+    width = 0.8 / len(by_condition)
+    for k, (condition, rows) in enumerate(by_condition.items()):
+        rate = np.array([c["success_rate"] for c in rows])
+        lo = np.clip(
+            rate - np.array([c["ci95"][0] for c in rows]), 0, None
+        )  # rounding can dip below 0
+        hi = np.clip(np.array([c["ci95"][1] for c in rows]) - rate, 0, None)
+        ax.bar(
+            np.arange(len(rows)) + k * width,
+            100 * rate,
+            width,
+            yerr=100 * np.stack([lo, hi]),
+            capsize=3,
+            label=LABELS[condition],
+        )
+    ax.set_xticks(np.arange(len(names)) + width * (len(by_condition) - 1) / 2, names, fontsize=8)
+    ax.set_ylabel("success % (95% Wilson CI)")
+    ax.set_ylim(0, 105)
+    ax.set_title(str(title)[-60:], fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    buffer = __import__("io").BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    atomic.write_bytes(path, buffer.getvalue())

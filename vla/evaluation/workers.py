@@ -1,0 +1,129 @@
+"""Ray actors for evaluation: env workers run the shared episode loop; one policy server
+batches the observations of all workers into single forward passes (on the GPU if there is one)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import deque
+
+import ray
+
+COLORS = ("red", "green", "blue")
+
+
+@ray.remote
+class PolicyServer:
+    """Gathers concurrent `predict` calls for a few milliseconds, runs them as one batch."""
+
+    def __init__(self, path: str, device: str, max_batch: int = 64, wait_ms: float = 4.0):
+        from vla.policies.vla_policy import VLAPolicy
+
+        self.policy = VLAPolicy.from_pretrained(path, device=device)
+        self.max_batch, self.wait = max_batch, wait_ms / 1000
+        self.queue: list = []
+        self.flusher = None
+        self.requests = self.passes = 0
+
+    def config(self) -> dict:
+        return {
+            "n_action_steps": self.policy.config.n_action_steps,
+            "image_size": self.policy.config.image_size,
+            "robots": self.policy.robots,
+            "schemas": {r: s.to_dict() for r, s in self.policy.schemas.items()},
+        }
+
+    async def predict(self, obs: dict, robot: str):
+        future = asyncio.get_running_loop().create_future()
+        self.queue.append((obs, robot, future))
+        self.requests += 1
+        if self.flusher is None or self.flusher.done():
+            self.flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self):
+        await asyncio.sleep(self.wait)
+        while self.queue:
+            batch, self.queue = self.queue[: self.max_batch], self.queue[self.max_batch :]
+            self.passes += 1
+            try:
+                chunks = self.policy.predict_chunks([b[0] for b in batch], [b[1] for b in batch])
+                for (_, _, future), chunk in zip(batch, chunks, strict=True):
+                    future.set_result(chunk)
+            except Exception as e:  # every waiting caller gets the error, none hangs
+                for _, _, future in batch:
+                    future.set_exception(e)
+
+    def stats(self) -> dict:
+        return {"requests": self.requests, "forward_passes": self.passes}
+
+
+@ray.remote(num_cpus=1)
+class EvalWorker:
+    """Owns one env per (robot, task); runs `vla.rollout.run_episode` for each job."""
+
+    def __init__(
+        self,
+        image_size: int,
+        server=None,
+        n_action_steps: int = 1,
+        latency_s: float | None = None,
+        measured_latency: bool = False,
+    ):
+        self.image_size, self.server, self.n = image_size, server, n_action_steps
+        self.latency, self.measured = latency_s, measured_latency
+        self.envs = {}
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def _env(self, robot, task):
+        from vla.envs.tabletop_env import TabletopEnv
+
+        if (robot, task) not in self.envs:
+            self.envs[robot, task] = TabletopEnv(robot=robot, task=task, image_size=self.image_size)
+        return self.envs[robot, task]
+
+    def _policy_act(self, env, robot):
+        queue: deque = deque()
+
+        def act(obs):
+            if not queue:
+                start = time.perf_counter()
+                chunk = ray.get(self.server.predict.remote(obs, robot))
+                wait = time.perf_counter() - start if self.measured else self.latency
+                if wait:
+                    env.unwrapped.hold(wait)  # the world moves on while the policy thinks
+                queue.extend(chunk[: self.n])
+            return queue.popleft()
+
+        return act
+
+    def run(self, job: dict) -> dict:
+        from vla import rollout
+
+        env = self._env(job["robot"], job["task"])
+        options = {"instruction_set": "heldout" if job["condition"] == "heldout" else "train"}
+        if job["condition"] == "shuffled":
+            # Same scene, an instruction naming another cube: does the policy listen at all?
+            env.reset(seed=job["seed"], options=options)
+            target = env.unwrapped.episode.target
+            wrong = COLORS[(COLORS.index(target) + 1) % len(COLORS)]
+            options["instruction"] = env.unwrapped.instruction.replace(target, wrong)
+        act = env.unwrapped.expert() if self.server is None else self._policy_act(env, job["robot"])
+        result = rollout.run_episode(env, act, job["seed"], options, record=job.get("video", False))
+        result["condition"] = job["condition"]
+        if job.get("video"):
+            result["video"] = encode_video(result.pop("frames")["images"], result["fps"])
+        return result
+
+
+def encode_video(images: dict, fps: float) -> bytes:
+    import tempfile
+    from pathlib import Path
+
+    from vla.commands.demo import write_video
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return write_video(images, fps, Path(tmp) / "episode.mp4").read_bytes()
