@@ -1,5 +1,6 @@
 """`vla` as a user runs it: subprocess calls with tiny settings, and clear errors on typos."""
 
+import json
 import subprocess
 
 import pytest
@@ -44,19 +45,33 @@ def test_typos_answer_with_the_valid_choices(vla_exe, args, expected):
     assert "Traceback" not in out.stderr
 
 
-def test_demo_writes_an_expert_video(vla_exe, tmp_path):
+def test_demo_runs_end_to_end_without_a_shipped_checkpoint(vla_exe, tmp_path):
     out = run(
         vla_exe,
         "demo",
         "load_backbone=false",
-        "robots=[sawyer]",
-        "task=reach",
-        "image_size=48",
+        f"checkpoint={tmp_path / 'none'}",
         f"output={tmp_path}",
+        "robots=[sawyer,ur5e]",
+        "tasks=[reach]",
+        "image_size=32",
+        "collect_episodes=2",
+        "train_steps=2",
+        "train_batch_size=4",
+        "num_layers=1",
+        "eval_episodes=1",
+        "expert_episodes=1",
+        timeout=600,
     )
-    assert out.returncode == 0, out.stderr[-2000:]
-    video = tmp_path / "sawyer_reach_seed0.mp4"
-    assert "success=True" in out.stdout and video.stat().st_size > 1000
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "collecting 2 expert episodes" in out.stdout and "results:" in out.stdout
+    results = json.loads((tmp_path / "eval" / "results.json").read_text())
+    assert {c["robot"] for c in results["cells"]} == {"sawyer", "ur5e"}
+    assert (tmp_path / "eval" / "chart.png").is_file() and list(
+        (tmp_path / "eval" / "videos").glob("*.mp4")
+    )
+    expert = json.loads((tmp_path / "eval_expert" / "results.json").read_text())
+    assert expert["conditions"]["train"]["mean_success"] == 1.0
 
 
 def test_collect_rejects_an_unknown_robot(vla_exe, tmp_path):

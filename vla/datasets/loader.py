@@ -22,10 +22,21 @@ from vla.datasets import episode_io, layout
 SPLITS = ("train", "val", "all")
 
 
-def in_validation(robot: str, task: str, seed: int, val_fraction: float) -> bool:
-    """A stable split by episode identity (not by position), so adding episodes moves none."""
+def split_key(robot: str, task: str, seed: int) -> float:
+    """An episode's place in [0, 1) for splitting: by identity, not position, so adding
+    episodes moves none between train and validation."""
     digest = hashlib.sha1(f"{robot}/{task}/{seed}".encode()).digest()
-    return int.from_bytes(digest[:4], "little") / 2**32 < val_fraction
+    return int.from_bytes(digest[:4], "little") / 2**32
+
+
+def validation_ids(episodes: list[dict], val_fraction: float) -> set[int]:
+    """Episodes whose key falls under `val_fraction`; at least one when there are two or more
+    (a tiny dataset still gets a validation loss)."""
+    keys = {e["episode_index"]: split_key(e["robot"], e["task"], e["seed"]) for e in episodes}
+    chosen = {i for i, k in keys.items() if k < val_fraction}
+    if not chosen and len(keys) >= 2 and val_fraction > 0:
+        chosen = {min(keys, key=keys.get)}
+    return chosen
 
 
 class EpisodeDataset(Dataset):
@@ -64,16 +75,14 @@ class EpisodeDataset(Dataset):
         if missing:
             raise ValueError(f"camera(s) {sorted(missing)} not in the dataset (it has {all_cams})")
         self.max_dim = max(len(s["joint_names"]) + 1 for s in info["robots"].values())
-        table = pq.read_table(self.root / layout.EPISODES).to_pylist()
-        self.episodes = [
+        table = [
             e
-            for e in table
-            if (robots is None or e["robot"] in robots)
-            and (tasks is None or e["task"] in tasks)
-            and (
-                split == "all"
-                or in_validation(e["robot"], e["task"], e["seed"], val_fraction) == (split == "val")
-            )
+            for e in pq.read_table(self.root / layout.EPISODES).to_pylist()
+            if (robots is None or e["robot"] in robots) and (tasks is None or e["task"] in tasks)
+        ]
+        val = validation_ids(table, val_fraction)
+        self.episodes = [
+            e for e in table if split == "all" or (e["episode_index"] in val) == (split == "val")
         ]
         if not self.episodes:
             raise ValueError(

@@ -120,9 +120,11 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
             import torch
 
             gpu = torch.cuda.is_available() and cfg.device != "cpu"
-            server = PolicyServer.options(num_gpus=1 if gpu else 0, max_concurrency=1000).remote(
-                str(Path(cfg.policy_path).resolve()), "cuda" if gpu else "cpu"
-            )
+            # num_cpus=0: it must be placeable beside a full set of env workers (it waits more
+            # than it computes on a CPU box; on a GPU box the GPU is what it holds).
+            server = PolicyServer.options(
+                num_cpus=0, num_gpus=1 if gpu else 0, max_concurrency=1000
+            ).remote(str(Path(cfg.policy_path).resolve()), "cuda" if gpu else "cpu")
             info = ray.get(server.config.remote())
             n_steps, size = info["n_action_steps"], cfg.image_size or info["image_size"]
             missing = set(cfg.robots) - set(info["robots"])

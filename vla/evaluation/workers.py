@@ -78,12 +78,16 @@ class EvalWorker:
     def pid(self) -> int:
         return os.getpid()
 
-    def _env(self, robot, task):
+    def _env(self, robot, task, images: bool):
+        """The scripted expert reads state, not pixels: skip rendering unless a video is wanted."""
         from vla.envs.tabletop_env import TabletopEnv
 
-        if (robot, task) not in self.envs:
-            self.envs[robot, task] = TabletopEnv(robot=robot, task=task, image_size=self.image_size)
-        return self.envs[robot, task]
+        key = (robot, task, images)
+        if key not in self.envs:
+            self.envs[key] = TabletopEnv(
+                robot=robot, task=task, image_size=self.image_size, image_obs=images
+            )
+        return self.envs[key]
 
     def _policy_act(self, env, robot):
         queue: deque = deque()
@@ -103,7 +107,9 @@ class EvalWorker:
     def run(self, job: dict) -> dict:
         from vla import rollout
 
-        env = self._env(job["robot"], job["task"])
+        env = self._env(
+            job["robot"], job["task"], images=self.server is not None or job.get("video", False)
+        )
         options = {"instruction_set": "heldout" if job["condition"] == "heldout" else "train"}
         if job["condition"] == "shuffled":
             # Same scene, an instruction naming another cube: does the policy listen at all?
