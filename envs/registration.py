@@ -25,6 +25,18 @@ def all_ids() -> dict[str, tuple[str, str]]:
     return {env_id(t, r): (t, r) for t in TASKS for r in ROBOTS}
 
 
+def check_cells(robots: list[str], tasks: list[str]) -> None:
+    """ValueError naming the valid choices for any unknown robot or task."""
+    from vla.suggest import unknown
+
+    for r in robots:
+        if r not in ROBOTS:
+            raise ValueError(unknown("robot", r, ROBOTS))
+    for t in tasks:
+        if t not in TASKS:
+            raise ValueError(unknown("task", t, TASKS))
+
+
 def register_all() -> list[str]:
     ids = all_ids()
     for id_, (task, robot) in ids.items():

@@ -30,16 +30,9 @@ class CollectConfig:
     progress: bool = True
 
     def __post_init__(self):
-        from vla.envs.robots.registry import ROBOTS
-        from vla.envs.tasks.registry import TASKS
-        from vla.suggest import unknown
+        from vla.envs.registration import check_cells
 
-        for r in self.robots:
-            if r not in ROBOTS:
-                raise ValueError(unknown("robot", r, ROBOTS))
-        for t in self.tasks:
-            if t not in TASKS:
-                raise ValueError(unknown("task", t, TASKS))
+        check_cells(self.robots, self.tasks)
         if self.episodes < 1 or self.workers < 1:
             raise ValueError("episodes and workers must be at least 1")
 

@@ -39,16 +39,9 @@ class EvalConfig:
     conditions: list[str] = field(default_factory=list)
 
     def __post_init__(self):
-        from vla.envs.robots.registry import ROBOTS
-        from vla.envs.tasks.registry import TASKS
-        from vla.suggest import unknown
+        from vla.envs.registration import check_cells
 
-        for r in self.robots:
-            if r not in ROBOTS:
-                raise ValueError(unknown("robot", r, ROBOTS))
-        for t in self.tasks:
-            if t not in TASKS:
-                raise ValueError(unknown("task", t, TASKS))
+        check_cells(self.robots, self.tasks)
         if self.episodes < 1 or self.workers < 1:
             raise ValueError("episodes and workers must be at least 1")
         if self.policy_path != EXPERT and not Path(self.policy_path).exists():
