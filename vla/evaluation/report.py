@@ -3,6 +3,7 @@ Markdown and a PNG chart; held-out phrasings and shuffled instructions beside th
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 from pathlib import Path
 
@@ -113,7 +114,7 @@ def chart(path: Path, by_condition: dict, title: str) -> None:
     ax.set_title(str(title)[-60:], fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    buffer = __import__("io").BytesIO()
+    buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
     atomic.write_bytes(path, buffer.getvalue())

@@ -3,6 +3,8 @@ DDP over gloo on CPUs or NCCL on GPUs). Same loop either way; one config switch.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from vla.training.config import TrainConfig
 from vla.training.trainer import train_loop
 
@@ -51,7 +53,7 @@ def run_ray(cfg: TrainConfig, policy_cfg) -> dict:
         train_loop_config={"cfg": cfg, "policy_cfg": policy_cfg},
         scaling_config=ScalingConfig(num_workers=cfg.num_workers, use_gpu=cfg.use_gpu),
         run_config=RunConfig(
-            storage_path=str((__import__("pathlib").Path(cfg.output) / "ray").resolve()),
+            storage_path=str((Path(cfg.output) / "ray").resolve()),
             name="train",
         ),
     )
