@@ -124,8 +124,7 @@ class TabletopEnv(Env):
         self._override_episode(options)
         self.episode.placements = layout.sample(rng, self.task, self.episode, self.robot)
         self._place_objects()
-        for _ in range(round(SETTLE_SECONDS / self.model.opt.timestep)):
-            mujoco.mj_step(self.model, self.data)
+        self.hold(SETTLE_SECONDS)
         instruction_set = options.pop("instruction_set", self.instruction_set)
         choices = language.templates(self.task.name, instruction_set)
         template = choices[int(rng.integers(len(choices)))]

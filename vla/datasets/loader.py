@@ -185,12 +185,17 @@ def augment_images(
     return x.clamp(0, 255).to(torch.uint8)
 
 
+def group_balanced_weights(dataset: EpisodeDataset) -> np.ndarray:
+    """Per-frame weights that give every (robot, task) group the same total."""
+    counts = np.bincount(dataset.frame_group)
+    return 1.0 / counts[dataset.frame_group]
+
+
 def balanced_sampler(
     dataset: EpisodeDataset, num_samples: int | None = None, seed: int = 0
 ) -> WeightedRandomSampler:
     """Each (robot, task) group is drawn equally often, whatever its number of frames."""
-    counts = np.bincount(dataset.frame_group)
-    weights = 1.0 / counts[dataset.frame_group]
+    weights = group_balanced_weights(dataset)
     generator = torch.Generator().manual_seed(seed)
     return WeightedRandomSampler(
         torch.as_tensor(weights, dtype=torch.double),
@@ -241,8 +246,7 @@ class StepBatchSampler(torch.utils.data.Sampler):
     ):
         if batch_size % world_size:
             raise ValueError(f"batch size {batch_size} does not split over {world_size} processes")
-        counts = np.bincount(dataset.frame_group)
-        weights = 1.0 / counts[dataset.frame_group] if balanced else np.ones(len(dataset))
+        weights = group_balanced_weights(dataset) if balanced else np.ones(len(dataset))
         self.weights = torch.as_tensor(weights / weights.sum(), dtype=torch.double)
         self.batch_size, self.seed, self.start, self.stop = batch_size, seed, start, stop
         self.rank, self.world_size = rank, world_size
