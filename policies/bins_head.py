@@ -45,11 +45,21 @@ class BinsHead(nn.Module):
         target = torch.where(
             keep & present, ids - self.tokenizer.first_id, torch.full_like(ids, -100)
         )
-        loss = F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100
-        )
+        per_token = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]),
+            target.reshape(-1),
+            ignore_index=-100,
+            reduction="none",
+        ).view(target.shape)  # (B, n), 0 where ignored
+        counted = (target >= 0).float()
+        loss = per_token.sum() / counted.sum().clamp_min(1)
+        per_sample = per_token.detach().sum(1) / counted.sum(1).clamp_min(1)  # (B,)
         accuracy = (logits.argmax(-1) == target)[target >= 0].float().mean()
-        return loss, {"ce": float(loss.detach()), "token_accuracy": float(accuracy)}
+        return loss, {
+            "ce": float(loss.detach()),
+            "token_accuracy": float(accuracy),
+            "per_sample": per_sample,
+        }
 
     @torch.no_grad()
     def predict_ids(self, run, prefix, mask, robots) -> torch.Tensor:
