@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 MODES = ("frozen", "lora", "full")
+ACTION_MODES = ("absolute", "relative")
 
 
 @dataclass
@@ -23,6 +24,10 @@ class PolicyConfig:
     cameras: tuple[str, ...] = field(default_factory=lambda: ("front", "wrist"))
     max_text_tokens: int = 64
     num_bins: int = 256
+    image_encoder: str = "patch"  # patch (ViT-style) | conv (conv stem + spatial-softmax keypoints)
+    # absolute: predict the robot's joint targets; relative: predict them minus the joint
+    # positions measured when the chunk starts (the gripper command stays absolute)
+    action_mode: str = "absolute"
 
     def __post_init__(self):
         from vla.policies import heads
@@ -31,6 +36,12 @@ class PolicyConfig:
         self.cameras = tuple(self.cameras)
         if self.head not in heads.HEADS:
             raise ValueError(unknown("policy.head", self.head, heads.HEADS))
+        from vla.tokenizers.image import ENCODERS
+
+        if self.image_encoder not in ENCODERS:
+            raise ValueError(unknown("policy.image_encoder", self.image_encoder, ENCODERS))
+        if self.action_mode not in ACTION_MODES:
+            raise ValueError(unknown("policy.action_mode", self.action_mode, ACTION_MODES))
         if self.mode not in MODES:
             raise ValueError(unknown("policy.mode", self.mode, MODES))
         if self.horizon < 1 or not 1 <= self.n_action_steps <= self.horizon:

@@ -56,10 +56,16 @@ class VLAPolicy(nn.Module):
         }
         self.lm = bb.model
         width = self.lm.config.hidden_size
-        self.normalizer = Normalizer(self.stats, self.max_dim)
+        self.normalizer = Normalizer(
+            self.stats, self.max_dim, relative=config.action_mode == "relative"
+        )
         self.text = TextTokenizer(bb.tokenizer, config.max_text_tokens)
         self.images = ImageTokenizer(
-            width, config.image_size, config.patch_size, len(config.cameras)
+            width,
+            config.image_size,
+            config.patch_size,
+            len(config.cameras),
+            encoder=config.image_encoder,
         )
         self.state_tokens = StateTokenizer(width, {r: s.state_dim for r, s in self.schemas.items()})
         self.head = HEADS[config.head](config, width, dims, self.lm.config.vocab_size)
@@ -89,9 +95,12 @@ class VLAPolicy(nn.Module):
         state = self.normalizer.state(state.float(), robots)
         ids, text_mask = self.text(instructions, device=state.device)
         dtype = self.lm.get_input_embeddings().weight.dtype
+        words = self.run.embed(ids)  # (B, T, W), left-padded
+        m = text_mask[..., None].to(words.dtype)
+        pooled = (words * m).sum(1) / m.sum(1).clamp_min(1)  # (B, W): what the sentence says
         parts = [
-            self.run.embed(ids),  # (B, T, W), left-padded
-            self.images(images).to(dtype),  # (B, C*N, W)
+            words,
+            self.images(images, pooled).to(dtype),  # (B, C*N, W)
             self.state_tokens(state, robots).to(dtype),  # (B, 2, W)
         ]
         mask = torch.cat(
@@ -113,7 +122,7 @@ class VLAPolicy(nn.Module):
         prefix, mask = self._prefix(
             batch["images"], batch["state"], list(batch["instruction"]), robots
         )
-        targets = self.normalizer.action(actions, robots)
+        targets = self.normalizer.action(actions, robots, state=batch["state"])
         valid = (~batch["action_is_pad"])[:, :, None] & batch["dim_mask"][:, None, :]  # (B, H, D)
         loss, logs = self.head.loss(self.run, prefix, mask, targets, valid.float(), robots)
         logs["loss"] = float(loss.detach())
@@ -179,7 +188,7 @@ class VLAPolicy(nn.Module):
         state = torch.cat([p[1] for p in parts])
         instructions = [p[2][0] for p in parts]
         chunks = self.normalizer.unaction(
-            self.predict_normalized(images, state, instructions, robots), robots
+            self.predict_normalized(images, state, instructions, robots), robots, state=state
         )
         out = []
         for i, r in enumerate(robots):  # the last step of post-processing: the robot's own bounds

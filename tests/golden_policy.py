@@ -43,14 +43,27 @@ def stats(dim: int) -> dict:
         "q99": [1.5] * dim,
         "count": [100],
     }
-    return {"observation.state": s, "action": s}
+    return {"observation.state": s, "action": s, "action.relative": s}
 
 
-def build(head: str) -> VLAPolicy:
+# name -> policy options: every head with the patch encoder, and the CPU recipe's encoder and
+# relative actions (conv stem, FiLM, keypoints)
+VARIANTS = {
+    "chunk": {"head": "chunk"},
+    "bins": {"head": "bins"},
+    "chunk_conv_relative": {
+        "head": "chunk",
+        "image_encoder": "conv",
+        "action_mode": "relative",
+        "patch_size": 8,
+    },
+}
+
+
+def build(variant: str) -> VLAPolicy:
     torch.manual_seed(1234)
-    cfg = PolicyConfig(
-        head=head, horizon=3, n_action_steps=3, num_layers=2, image_size=32, patch_size=16
-    )
+    options = {"patch_size": 16, **VARIANTS[variant]}
+    cfg = PolicyConfig(horizon=3, n_action_steps=3, num_layers=2, image_size=32, **options)
     schemas = {"six": schema("six", 5), "eight": schema("eight", 7)}
     return VLAPolicy(cfg, schemas, {"six": stats(6), "eight": stats(8)}).eval()
 
@@ -63,10 +76,10 @@ def inputs() -> dict[str, torch.Tensor]:
     }
 
 
-def outputs(head: str) -> torch.Tensor:
+def outputs(variant: str) -> torch.Tensor:
     x = inputs()
     return (
-        build(head)
+        build(variant)
         .predict_normalized(x["images"], x["state"], [INSTRUCTION] * 2, ["six", "eight"])
         .float()
     )
@@ -76,5 +89,5 @@ if __name__ == "__main__":
     from safetensors.torch import save_file
 
     ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
-    save_file({head: outputs(head).contiguous() for head in ("chunk", "bins")}, str(ARTIFACT))
+    save_file({name: outputs(name).contiguous() for name in VARIANTS}, str(ARTIFACT))
     print(f"wrote {ARTIFACT}")

@@ -7,6 +7,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from tests import golden_policy
 from vla.datasets.meta import array_stats
 from vla.envs.robots.registry import ROBOTS
 from vla.envs.tabletop_env import TabletopEnv
@@ -265,13 +266,11 @@ def test_a_small_policy_overfits_a_handful_of_samples(demos, head):
     assert loss.item() < 0.1 * first, (first, loss.item())
 
 
-@pytest.mark.parametrize("head", ["chunk", "bins"])
-def test_committed_golden_outputs_still_come_out(head):
+@pytest.mark.parametrize("variant", sorted(golden_policy.VARIANTS))
+def test_committed_golden_outputs_still_come_out(variant):
     """Silent numerical drift (tokenizers, heads, normalisation, backbone loading) shows here."""
-    from tests import golden_policy
-
-    expected = load_file(str(golden_policy.ARTIFACT))[head]
-    torch.testing.assert_close(golden_policy.outputs(head), expected, atol=1e-4, rtol=0)
+    expected = load_file(str(golden_policy.ARTIFACT))[variant]
+    torch.testing.assert_close(golden_policy.outputs(variant), expected, atol=1e-4, rtol=0)
 
 
 def test_normaliser_round_trips_and_handles_a_dimension_that_never_moved():
@@ -293,3 +292,36 @@ def test_normaliser_round_trips_and_handles_a_dimension_that_never_moved():
     torch.testing.assert_close(norm.unaction(y, ["arm"])[:, :2], x[:, :2])
     with pytest.raises(KeyError, match="no normalisation stats"):
         norm.action(x, ["other"])
+
+
+def test_relative_normaliser_measures_arm_targets_from_the_state():
+    from vla.datasets.relative_stats import chunk_deltas
+    from vla.tokenizers.normalize import Normalizer
+
+    state = np.array([[0.0, 0.0, 1.0], [0.1, 0.2, 0.5], [0.2, 0.4, 0.0]], np.float32)
+    action = np.array([[0.1, 0.2, 0.0], [0.2, 0.4, 1.0], [0.3, 0.5, 1.0]], np.float32)
+    deltas = chunk_deltas(state, action, horizon=2)
+    # k=0: a[t]-s[t] for 3 frames; k=1: a[t+1]-s[t] for 2; the gripper stays absolute
+    np.testing.assert_allclose(deltas[:3, :2], action[:, :2] - state[:, :2])
+    np.testing.assert_allclose(deltas[3:, :2], action[1:, :2] - state[:2, :2])
+    np.testing.assert_allclose(deltas[:, 2], [0, 1, 1, 1, 1])
+
+    s = {
+        "mean": [0.0] * 3,
+        "std": [1.0] * 3,
+        "q01": [-1.0, -1.0, 0.0],
+        "q99": [1.0, 1.0, 1.0],
+    }
+    rel = {**s, "q01": [-0.5, -0.5, 0.0], "q99": [0.5, 0.5, 1.0]}
+    norm = Normalizer(
+        {"arm": {"observation.state": s, "action": s, "action.relative": rel}}, 3, relative=True
+    )
+    st = torch.tensor([[1.0, -1.0, 0.3]])
+    x = torch.tensor([[[1.25, -1.0, 1.0]]])  # (B, H, D): +0.25 on the first joint, gripper closed
+    y = norm.action(x, ["arm"], state=st)
+    torch.testing.assert_close(y, torch.tensor([[[0.5, 0.0, 1.0]]]))
+    torch.testing.assert_close(norm.unaction(y, ["arm"], state=st), x)
+    with pytest.raises(ValueError, match="measured state"):
+        norm.action(x, ["arm"])
+    with pytest.raises(ValueError, match="action.relative"):
+        Normalizer({"arm": {"observation.state": s, "action": s}}, 3, relative=True)

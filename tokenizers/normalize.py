@@ -3,6 +3,10 @@
 State: (x - mean) / std. Actions: the 1st..99th percentile range mapped onto [-1, 1] (values
 beyond it are clipped when normalising), and back. Stats come from the dataset's
 meta/stats.json and travel inside the checkpoint.
+
+With `relative=True` the arm's joint targets are first taken relative to the joint positions
+measured when the chunk starts (and added back after un-normalising), with the ranges of
+`action.relative` (see `vla.datasets.relative_stats`); the gripper command stays absolute.
 """
 
 from __future__ import annotations
@@ -12,17 +16,26 @@ import torch
 from vla.suggest import unknown
 
 EPS = 1e-6
+RELATIVE_KEY = "action.relative"
 
 
 class Normalizer:
-    def __init__(self, stats: dict, max_dim: int):
+    def __init__(self, stats: dict, max_dim: int, relative: bool = False):
         """stats: {robot: {"observation.state": {...}, "action": {...}}} (meta/stats.json)."""
         self.stats = stats
         self.max_dim = max_dim
+        self.relative = relative
         self._t = {}
         for robot, s in stats.items():
-            st, ac = s["observation.state"], s["action"]
+            if relative and RELATIVE_KEY not in s:
+                raise ValueError(
+                    f"no '{RELATIVE_KEY}' stats for {robot}: relative actions need them "
+                    "(vla train adds them from the dataset)"
+                )
+            st, ac = s["observation.state"], s[RELATIVE_KEY if relative else "action"]
+            arm = len(ac["q01"]) - 1  # every entry but the gripper's is relative
             self._t[robot] = {
+                "relative": self._pad([1.0] * arm, 0.0) if relative else self._pad([], 0.0),
                 "state_mean": self._pad(st["mean"], 0.0),
                 "state_std": self._pad(st["std"], 1.0).clamp_min(EPS),
                 "action_low": self._pad(ac["q01"], -1.0),
@@ -51,17 +64,27 @@ class Normalizer:
             robots, "state_std", x.device
         )
 
-    def action(self, x: torch.Tensor, robots: list[str]) -> torch.Tensor:
-        """(B, [H,] D) robot units -> [-1, 1]."""
+    def _offset(self, robots, state, like: torch.Tensor) -> torch.Tensor:
+        """What relative actions are measured from: (B, [1,] D) joint positions, 0 elsewhere."""
+        if not self.relative:
+            return torch.zeros((), device=like.device)
+        if state is None:
+            raise ValueError("relative actions need the measured state (B, D)")
+        off = state.float() * self._stack(robots, "relative", like.device)
+        return off[:, None] if like.dim() == 3 else off
+
+    def action(self, x: torch.Tensor, robots: list[str], state=None) -> torch.Tensor:
+        """(B, [H,] D) robot units -> [-1, 1]; `state` (B, D) raw, for relative actions."""
         lo, hi = (
             self._stack(robots, "action_low", x.device),
             self._stack(robots, "action_high", x.device),
         )
         if x.dim() == 3:
             lo, hi = lo[:, None], hi[:, None]
+        x = x - self._offset(robots, state, x)
         return (2 * (x - lo) / (hi - lo) - 1).clamp(-1, 1)
 
-    def unaction(self, y: torch.Tensor, robots: list[str]) -> torch.Tensor:
+    def unaction(self, y: torch.Tensor, robots: list[str], state=None) -> torch.Tensor:
         """Inverse of `action`: [-1, 1] -> robot units."""
         lo, hi = (
             self._stack(robots, "action_low", y.device),
@@ -69,4 +92,4 @@ class Normalizer:
         )
         if y.dim() == 3:
             lo, hi = lo[:, None], hi[:, None]
-        return (y.clamp(-1, 1) + 1) / 2 * (hi - lo) + lo
+        return (y.clamp(-1, 1) + 1) / 2 * (hi - lo) + lo + self._offset(robots, state, y)

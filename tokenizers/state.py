@@ -22,6 +22,6 @@ class StateTokenizer(nn.Module):
         )
         for r in set(robots):
             rows = torch.tensor([i for i, x in enumerate(robots) if x == r], device=state.device)
-            out[rows, 0] = self.project[r](state[rows, : self.dims[r]].to(out.dtype))
+            out[rows, 0] = self.project[r](state[rows, : self.dims[r]].to(out.dtype)).to(out.dtype)
             out[rows, 1] = self.embodiment.weight[self.robots.index(r)]
         return out

@@ -5,6 +5,9 @@ from __future__ import annotations
 import torch
 
 PROMPT = "What action should the robot take to {instruction}?"
+# A short system turn: without one, SmolLM2's template inserts its own 17-token introduction,
+# which costs training time in every sample and says nothing about the task.
+SYSTEM = "You control a robot arm."
 
 
 class TextTokenizer:
@@ -20,7 +23,10 @@ class TextTokenizer:
     def ids(self, instruction: str) -> list[int]:
         if not isinstance(instruction, str) or not instruction.strip():
             raise ValueError("every observation needs a non-empty 'instruction' string")
-        messages = [{"role": "user", "content": PROMPT.format(instruction=instruction.strip())}]
+        messages = [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": PROMPT.format(instruction=instruction.strip())},
+        ]
         ids = self.tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
         ids = ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids
         return list(ids)[-self.max_tokens :]  # keep the end: the instruction and the assistant turn

@@ -1,0 +1,51 @@
+"""Statistics of relative action chunks: what a policy with `action_mode=relative` predicts.
+
+For every frame t and chunk step k < horizon, the arm's joint targets a[t+k] minus the joint
+positions s[t] measured at t (openpi's delta actions). Their 1st..99th percentiles set the
+normalisation range, which is far narrower than the absolute targets' range, so the same
+normalised error is a much smaller error in radians. The gripper keeps its absolute stats.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from vla.datasets import layout
+from vla.datasets.meta import array_stats
+
+KEY = "action.relative"
+
+
+def chunk_deltas(state: np.ndarray, action: np.ndarray, horizon: int) -> np.ndarray:
+    """(T, D) states and actions -> (T * horizon', D) arm deltas a[t+k] - s[t], gripper absolute;
+    chunk steps past the episode's end are left out (they carry no loss)."""
+    out = []
+    for k in range(min(horizon, len(action))):
+        d = action[k:] - state[: len(action) - k]
+        d[:, -1] = action[k:, -1]
+        out.append(d)
+    return np.concatenate(out)
+
+
+def with_relative_stats(stats: dict, root: str | Path, horizon: int) -> dict:
+    """A copy of the dataset's per-robot stats with `action.relative` added for `horizon`."""
+    root = Path(root)
+    episodes = pq.read_table(root / layout.EPISODES, columns=["robot", "data_path"]).to_pylist()
+    per_robot = defaultdict(list)
+    for e in episodes:
+        table = pq.read_table(root / e["data_path"], columns=[layout.STATE, layout.ACTION])
+        state = np.stack(table[layout.STATE].to_numpy(zero_copy_only=False))
+        action = np.stack(table[layout.ACTION].to_numpy(zero_copy_only=False))
+        per_robot[e["robot"]].append(chunk_deltas(state, action, horizon))
+    out = {}
+    for robot, s in stats.items():
+        if robot not in per_robot:
+            raise ValueError(f"{root} has stats for {robot} but no episodes of it")
+        rel = array_stats(np.concatenate(per_robot[robot]))
+        rel["horizon"] = horizon
+        out[robot] = {**s, KEY: rel}
+    return out
