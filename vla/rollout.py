@@ -18,9 +18,14 @@ def run_episode(
     options: dict | None = None,
     record: bool = False,
     encode_image: Callable[[np.ndarray], bytes] | None = None,
+    perturb: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> dict:
     """Reset with `seed`, act until the episode ends. Returns its record; with `record`, also
-    "frames": {"images": {camera: [encoded]}, "state": (T, S), "action": (T, A)}."""
+    "frames": {"images": {camera: [encoded]}, "state": (T, S), "action": (T, A)}.
+
+    `perturb` changes the action that reaches the env but not the one recorded: noise
+    injection (DART, Laskey et al. 2017), so demonstrations show how the expert corrects
+    the small deviations a learned policy will make."""
     unwrapped = env.unwrapped
     obs, info = env.reset(seed=seed, options=options)
     initial = {
@@ -37,7 +42,8 @@ def run_episode(
                 images[cam].append(encode_image(image) if encode_image else image)
             states.append(obs["state"])
             actions.append(action)
-        obs, _, terminated, truncated, info = env.step(action)
+        executed = action if perturb is None else perturb(action)
+        obs, _, terminated, truncated, info = env.step(executed)
         done = terminated or truncated
     result = {
         "robot": unwrapped.robot.name,

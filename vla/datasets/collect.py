@@ -28,6 +28,9 @@ class CollectConfig:
     instruction_set: str = "train"
     ray_address: str | None = None
     progress: bool = True
+    # std (rad) of Gaussian noise on the executed arm joint targets; the clean expert action is
+    # what is recorded (DART). 0 records the expert's own trajectories.
+    action_noise: float = 0.0
 
     def __post_init__(self):
         from vla.envs.registration import check_cells
@@ -35,6 +38,8 @@ class CollectConfig:
         check_cells(self.robots, self.tasks)
         if self.episodes < 1 or self.workers < 1:
             raise ValueError("episodes and workers must be at least 1")
+        if self.action_noise < 0:
+            raise ValueError(f"action_noise must be >= 0 (rad), got {self.action_noise}")
 
 
 @dataclass
@@ -56,11 +61,14 @@ def make_worker_class():
     class CollectWorker:
         """Owns one env per (robot, task); runs an expert episode per call."""
 
-        def __init__(self, image_size: int):
+        def __init__(self, image_size: int, action_noise: float = 0.0):
             self.image_size = image_size
+            self.action_noise = action_noise
             self.envs = {}
 
         def run(self, robot: str, task: str, seed: int, instruction_set: str) -> dict:
+            import numpy as np
+
             from vla import rollout
             from vla.envs.tabletop_env import TabletopEnv
 
@@ -69,6 +77,16 @@ def make_worker_class():
                     robot=robot, task=task, image_size=self.image_size
                 )
             env = self.envs[robot, task]
+            perturb = None
+            if self.action_noise > 0:
+                rng = np.random.default_rng([seed, 1])  # the same noise for the same seed
+                space = env.action_space
+
+                def perturb(action):
+                    noisy = action.copy()
+                    noisy[:-1] += rng.normal(0.0, self.action_noise, len(action) - 1)
+                    return np.clip(noisy, space.low, space.high)
+
             return rollout.run_episode(
                 env,
                 env.expert(),
@@ -76,6 +94,7 @@ def make_worker_class():
                 {"instruction_set": instruction_set},
                 record=True,
                 encode_image=episode_io.encode_png,
+                perturb=perturb,
             )
 
         def ping(self) -> bool:
@@ -141,7 +160,7 @@ def collect(cfg: CollectConfig) -> CollectSummary:
             log_to_driver=False,
         )
     worker_cls = make_worker_class()
-    workers = [worker_cls.remote(cfg.image_size) for _ in range(cfg.workers)]
+    workers = [worker_cls.remote(cfg.image_size, cfg.action_noise) for _ in range(cfg.workers)]
     pending = {}  # object ref -> (worker slot, job)
 
     def submit(slot):
@@ -173,7 +192,7 @@ def collect(cfg: CollectConfig) -> CollectSummary:
             except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError):
                 # The actor died: replace it and run the same episode again.
                 summary.worker_restarts += 1
-                workers[slot] = worker_cls.remote(cfg.image_size)
+                workers[slot] = worker_cls.remote(cfg.image_size, cfg.action_noise)
                 budget[cell] += 1
                 retry[cell].append(job[2])
                 submit(slot)

@@ -1,0 +1,36 @@
+"""The shared episode loop: noise injection changes what is executed, never what is recorded."""
+
+import numpy as np
+
+from vla import rollout
+from vla.envs.tabletop_env import TabletopEnv
+
+
+def test_perturbed_actions_are_executed_but_the_clean_ones_recorded():
+    env = TabletopEnv(robot="ur5e", task="reach", image_obs=False)
+    clean = rollout.run_episode(env, env.expert(), seed=3, record=True)
+    rng = np.random.default_rng(0)
+    executed = []
+
+    def perturb(action):
+        noisy = action.copy()
+        noisy[:-1] += rng.normal(0, 0.05, len(action) - 1)
+        executed.append(noisy)
+        return np.clip(noisy, env.action_space.low, env.action_space.high)
+
+    expert = env.expert()
+    recorded_by_expert = []
+
+    def act(obs):
+        a = expert(obs)
+        recorded_by_expert.append(a.copy())
+        return a
+
+    noisy = rollout.run_episode(env, act, seed=3, record=True, perturb=perturb)
+    actions = noisy["frames"]["action"]
+    # what was recorded is the expert's own output, not what reached the env
+    np.testing.assert_array_equal(actions, np.stack(recorded_by_expert))
+    assert np.abs(actions - np.stack(executed)[:, : actions.shape[1]]).max() > 0.01
+    # and the noise did move the arm off the clean trajectory
+    n = min(len(clean["frames"]["state"]), len(noisy["frames"]["state"]))
+    assert np.abs(clean["frames"]["state"][:n] - noisy["frames"]["state"][:n]).max() > 0.005
