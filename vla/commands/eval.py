@@ -21,6 +21,7 @@ def run(cfg) -> int:
         device=cfg.device,
         ray_address=cfg.ray_address,
         progress=cfg.progress,
+        n_action_steps=cfg.n_action_steps,
     )
     results = evaluate(config)
     for condition, block in results["conditions"].items():

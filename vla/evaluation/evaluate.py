@@ -36,6 +36,7 @@ class EvalConfig:
     device: str = "auto"
     ray_address: str | None = None
     progress: bool = True
+    n_action_steps: int | None = None  # actions run per predicted chunk; None: the checkpoint's
     conditions: list[str] = field(default_factory=list)
 
     def __post_init__(self):
@@ -120,6 +121,13 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
             ).remote(str(Path(cfg.policy_path).resolve()), "cuda" if gpu else "cpu")
             info = ray.get(server.config.remote())
             n_steps, size = info["n_action_steps"], cfg.image_size or info["image_size"]
+            if cfg.n_action_steps is not None:
+                if not 1 <= cfg.n_action_steps <= info["horizon"]:
+                    raise ValueError(
+                        f"n_action_steps={cfg.n_action_steps}: the policy predicts chunks of "
+                        f"{info['horizon']}, so pick 1..{info['horizon']}"
+                    )
+                n_steps = cfg.n_action_steps
             missing = set(cfg.robots) - set(info["robots"])
             if missing:
                 raise ValueError(

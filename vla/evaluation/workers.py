@@ -29,6 +29,7 @@ class PolicyServer:
     def config(self) -> dict:
         return {
             "n_action_steps": self.policy.config.n_action_steps,
+            "horizon": self.policy.config.horizon,
             "image_size": self.policy.config.image_size,
             "robots": self.policy.robots,
             "schemas": {r: s.to_dict() for r, s in self.policy.schemas.items()},
