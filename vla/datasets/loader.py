@@ -50,7 +50,7 @@ class EpisodeDataset(Dataset):
         tasks: list[str] | None = None,
         cameras: list[str] | None = None,
         augment: bool = False,
-        cache_episodes: int = 32,
+        cache_episodes: int | None = None,
     ):
         self.root = Path(root)
         info = layout.read_info(self.root)
@@ -96,7 +96,10 @@ class EpisodeDataset(Dataset):
         group_of_episode = np.array([groups.index((e["robot"], e["task"])) for e in self.episodes])
         self.frame_group = group_of_episode[self.frame_episode]
         self._cache: OrderedDict[int, dict] = OrderedDict()
-        self._cache_size = cache_episodes
+        # Episodes kept in memory (encoded frames, a few hundred kB each). Batches draw frames
+        # from every episode at random, so a cache smaller than the dataset re-reads a parquet
+        # file for most samples; None keeps them all.
+        self._cache_size = len(self.episodes) if cache_episodes is None else cache_episodes
 
     def __len__(self) -> int:
         return len(self.frame_episode)

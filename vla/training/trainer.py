@@ -24,7 +24,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from vla import atomic
-from vla.datasets import layout
+from vla.datasets import layout, relative_stats
 from vla.datasets.loader import EpisodeDataset, StepBatchSampler
 from vla.embodiment import Embodiment
 from vla.training.config import TrainConfig
@@ -73,7 +73,9 @@ def latest_checkpoint(output: Path) -> Path | None:
     return path if (path / "trainer_state.json").is_file() else None
 
 
-def save_checkpoint(output: Path, policy, optimizer, step: int, cfg: TrainConfig) -> Path:
+def save_checkpoint(
+    output: Path, policy, optimizer, step: int, cfg: TrainConfig, train_seconds: float = 0.0
+) -> Path:
     """Write step_NNNNNN atomically, point LATEST at it, keep the last K, refresh output/policy."""
     name = f"step_{step:06d}"
     target = output / CHECKPOINTS / name
@@ -88,7 +90,12 @@ def save_checkpoint(output: Path, policy, optimizer, step: int, cfg: TrainConfig
     save_file(tensors, str(target / "optimizer.safetensors"))
     atomic.write_json(
         target / "trainer_state.json",
-        {"step": step, "param_groups": groups, "num_params": len(params)},
+        {
+            "step": step,
+            "param_groups": groups,
+            "num_params": len(params),
+            "train_seconds": train_seconds,
+        },
     )
     atomic.write_bytes(output / CHECKPOINTS / LATEST, name.encode())
     kept = sorted(p for p in (output / CHECKPOINTS).glob("step_*") if p.is_dir())
@@ -173,11 +180,19 @@ def train_loop(
             )
         policy.train()
     else:
+        if policy_cfg.action_mode == "relative":
+            stats = relative_stats.with_relative_stats(stats, cfg.dataset, policy_cfg.horizon)
         policy = VLAPolicy(policy_cfg, schemas, stats)
     policy.to(device)
     params = [p for p in policy.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     start = restore_optimizer(resume_from, policy, optimizer) if resume_from is not None else 0
+    # wall time spent training up to the checkpoint (a resumed run keeps counting from there)
+    prior_seconds = (
+        json.loads((resume_from / "trainer_state.json").read_text()).get("train_seconds", 0.0)
+        if resume_from is not None
+        else 0.0
+    )
     model = wrap(policy) if wrap else policy
     if cfg.compile:
         policy.lm.get_decoder().compile()
@@ -265,6 +280,7 @@ def train_loop(
                 "steps_per_s": rate,
                 "samples_per_s": seen / elapsed,
                 "world_size": world_size,
+                "train_seconds": prior_seconds + elapsed,
             }
             _log(output, writer, last)
             eta = (cfg.steps - done) / rate if rate > 0 else float("nan")
@@ -279,7 +295,9 @@ def train_loop(
             last.update(val)
             print(f"step {done}  val_loss {val['val_loss']:.4f}", flush=True)
         if rank == 0 and (done % cfg.save_every == 0 or done == cfg.steps):
-            save_checkpoint(output, policy, optimizer, done, cfg)
+            save_checkpoint(
+                output, policy, optimizer, done, cfg, prior_seconds + time.perf_counter() - t0
+            )
         if report is not None:
             report(last, done)
     if writer:
