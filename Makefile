@@ -9,7 +9,7 @@ export MUJOCO_GL ?= egl
 export PYOPENGL_PLATFORM ?= egl
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup test test-slow demo lint info clean-venv
+.PHONY: setup test test-slow demo checkpoint lint info clean-venv
 
 setup: $(STAMP)
 
@@ -37,6 +37,19 @@ test-slow: setup
 
 demo: setup
 	$(VENV)/bin/vla demo
+
+# Rebuild checkpoints/demo end to end on this machine (docs/results.md): 100 expert episodes
+# per cell (Ray), then the 2-core CPU recipe (~19 min of training), then ship.
+CKPT_WORK  ?= outputs/checkpoint
+CKPT_DEST  ?= checkpoints/demo
+CKPT_CELLS := robots=[ur5e,sawyer] tasks=[reach,lift] image_size=64 workers=2 progress=false
+CKPT_TRAIN := policy=chunk_cpu train=cpu backbone.num_layers=2
+
+checkpoint: setup
+	$(VENV)/bin/vla collect $(CKPT_CELLS) episodes=100 output=$(CKPT_WORK)/dataset
+	$(VENV)/bin/vla train dataset=$(CKPT_WORK)/dataset output=$(CKPT_WORK)/train $(CKPT_TRAIN)
+	$(PY) scripts/ship_checkpoint.py $(CKPT_WORK)/train $(CKPT_WORK)/dataset $(CKPT_DEST) \
+	  --command "make checkpoint  (vla train $(CKPT_TRAIN))"
 
 info: setup
 	$(VENV)/bin/vla info

@@ -28,10 +28,13 @@ def write_video(images: dict, fps: float, path: Path) -> Path:
 
 
 def train_small_policy(cfg, out: Path) -> Path:
+    """No shipped checkpoint: collect a small dataset and train the CPU recipe on it, composed
+    from the same configs `vla train policy=chunk_cpu train=cpu` reads (one definition)."""
+    from hydra import compose
+
+    from vla.commands import train as train_cmd
     from vla.datasets.collect import CollectConfig, collect
-    from vla.policies.configuration import PolicyConfig
     from vla.training import engines
-    from vla.training.config import TrainConfig
 
     data = out / "dataset"
     print(
@@ -51,28 +54,25 @@ def train_small_policy(cfg, out: Path) -> Path:
     import ray
 
     ray.shutdown()  # training runs in this process; evaluation starts its own Ray
+    composed = compose(
+        "train",
+        overrides=[
+            "policy=chunk_cpu",
+            "train=cpu",
+            f"backbone.name={cfg.backbone.name}",
+            f"backbone.num_layers={cfg.num_layers}",
+            f"policy.image_size={cfg.image_size}",
+            f"train.steps={cfg.train_steps}",
+            f"train.batch_size={cfg.train_batch_size}",
+            f"train.val_every={max(1, cfg.train_steps // 2)}",
+            f"train.save_every={cfg.train_steps}",
+            f"train.log_every={max(1, cfg.train_steps // 10)}",
+            f"dataset={data}",
+            f"output={out / 'train'}",
+        ],
+    )
+    train, policy = train_cmd.configs(composed)
     print(f"training a {cfg.num_layers}-layer policy for {cfg.train_steps} steps on {data}")
-    train = TrainConfig(
-        dataset=str(data),
-        output=str(out / "train"),
-        steps=cfg.train_steps,
-        batch_size=cfg.train_batch_size,
-        lr=1e-3,
-        warmup_steps=min(20, cfg.train_steps),
-        val_every=max(1, cfg.train_steps // 2),
-        save_every=cfg.train_steps,
-        log_every=max(1, cfg.train_steps // 10),
-        workers=1,
-        tensorboard=False,
-    )
-    policy = PolicyConfig(
-        head="chunk",
-        horizon=8,
-        n_action_steps=4,
-        backbone=cfg.backbone.name,
-        num_layers=cfg.num_layers,
-        image_size=cfg.image_size,
-    )
     engines.run(train, policy)
     return out / "train" / "policy"
 
