@@ -1,0 +1,34 @@
+"""The policy in checkpoints/demo (what `make demo` evaluates) still loads with today's code:
+its golden outputs come out again, it drives the robots it says it does, and it records how it
+was trained."""
+
+import json
+
+import numpy as np
+
+from vla.policies.vla_policy import VLAPolicy
+
+
+def test_shipped_checkpoint_loads_and_acts(repo_root):
+    ckpt = repo_root / "checkpoints" / "demo"
+    policy = VLAPolicy.from_pretrained(ckpt)  # refuses on any golden-output mismatch
+    assert set(policy.robots) == {"ur5e", "sawyer"}
+    assert policy.config.action_mode == "relative" and policy.config.image_encoder == "conv"
+    trained_by = json.loads((ckpt / "TRAINED_BY.json").read_text())
+    assert len(trained_by["dataset"]["sha256"]) == 64 and trained_by["steps"] > 0
+    assert "make checkpoint" in trained_by["command"]
+    size = sum(p.stat().st_size for p in ckpt.iterdir())
+    assert size < 20 * 2**20  # small enough for git
+    schema = policy.schemas["ur5e"]
+    obs = {
+        "images": {
+            c: np.zeros((policy.config.image_size,) * 2 + (3,), np.uint8)
+            for c in policy.config.cameras
+        },
+        "state": np.zeros(schema.state_dim, np.float32),
+        "instruction": "touch the red cube",
+    }
+    chunk = policy.predict_action_chunk(obs, "ur5e")
+    assert chunk.shape == (policy.config.horizon, schema.action_dim)
+    assert np.all(chunk >= np.array(schema.action_low) - 1e-6)
+    assert np.all(chunk <= np.array(schema.action_high) + 1e-6)
