@@ -1,7 +1,7 @@
 """CPU training speed of the policy: samples/s per backbone depth and image encoder, float32
 eager vs. bf16 autocast, measured side by side in one process.
 
-    python scripts/bench_train.py --batch 16 --image-size 64 --layers 4 2 1
+    python -m scripts.bench_train --batch 16 --image-size 64 --layers 4 2 1   (from the repo root)
 
 Synthetic batches of the demo shape (two robots, front + wrist cameras, relative actions); one
 step is forward + backward + AdamW on the trained tensors (LoRA, tokenizers, head). Prints the
@@ -16,24 +16,9 @@ import time
 
 import torch
 
-from vla.embodiment import Embodiment
+from tests.golden_policy import schema  # a plain N-joint schema
 from vla.policies.configuration import PolicyConfig
 from vla.policies.vla_policy import VLAPolicy
-
-
-def schema(name: str, joints: int) -> Embodiment:
-    return Embodiment(
-        name=name,
-        joint_names=tuple(f"j{i}" for i in range(joints)),
-        gripper_name="gripper",
-        action_mode="joint_position",
-        joint_units=("rad",) * joints,
-        action_low=(-3.0,) * joints + (0.0,),
-        action_high=(3.0,) * joints + (1.0,),
-        gripper_sign=1,
-        control_hz=10.0,
-        cameras=("front", "wrist"),
-    )
 
 
 def stats(dim: int) -> dict:

@@ -198,13 +198,10 @@ def test_bad_input_says_what_to_change(dataset, tmp_path, monkeypatch):
         train_cmd.run(cfg)
 
 
-@pytest.mark.parametrize("head", sorted(HEADS))
-def test_every_registered_head_trains_through_the_trainer(dataset, tmp_path, head):
-    """A head that drifts from what the trainer reads (e.g. no per-sample losses) fails here."""
-    root, _ = dataset
-    cfg = TrainConfig(
+def two_step_config(root, output) -> TrainConfig:
+    return TrainConfig(
         dataset=str(root),
-        output=str(tmp_path / head),
+        output=str(output),
         steps=2,
         batch_size=4,
         warmup_steps=1,
@@ -214,6 +211,13 @@ def test_every_registered_head_trains_through_the_trainer(dataset, tmp_path, hea
         workers=0,
         tensorboard=False,
     )
+
+
+@pytest.mark.parametrize("head", sorted(HEADS))
+def test_every_registered_head_trains_through_the_trainer(dataset, tmp_path, head):
+    """A head that drifts from what the trainer reads (e.g. no per-sample losses) fails here."""
+    root, _ = dataset
+    cfg = two_step_config(root, tmp_path / head)
     last = engines.run(cfg, PolicyConfig(**{**TINY_POLICY, "head": head}))
     assert last["step"] == 2 and torch.isfinite(torch.tensor(last["loss"]))
     assert any(k.startswith("loss/robot/") for k in last)
@@ -224,18 +228,7 @@ def test_relative_conv_policy_trains_and_acts_around_the_measured_joints(dataset
     """action_mode=relative: the trainer adds the chunk-delta stats, the checkpoint carries them,
     and the acting policy adds the measured joints back (so its actions follow the state)."""
     root, _ = dataset
-    cfg = TrainConfig(
-        dataset=str(root),
-        output=str(tmp_path / "rel"),
-        steps=2,
-        batch_size=4,
-        warmup_steps=1,
-        val_every=2,
-        save_every=2,
-        log_every=1,
-        workers=0,
-        tensorboard=False,
-    )
+    cfg = two_step_config(root, tmp_path / "rel")
     policy_cfg = PolicyConfig(**{**TINY_POLICY, "action_mode": "relative", "image_encoder": "conv"})
     engines.run(cfg, policy_cfg)
     policy = VLAPolicy.from_pretrained(Path(cfg.output) / "policy")
