@@ -29,13 +29,15 @@ class ConvStem(nn.Module):
     Stride-2 3x3 convolutions with GroupNorm until the grid is p times smaller; keypoints are
     read from the stride-8 map (finer than the token grid)."""
 
+    channels = 128  # of the stride-8 map that FiLM modulates and keypoints are read from
+
     def __init__(self, width: int, patch_size: int):
         super().__init__()
         if patch_size < 8 or patch_size & (patch_size - 1):
             raise ValueError(
                 f"the conv encoder needs a power-of-two patch_size >= 8, got {patch_size}"
             )
-        channels = [3, 32, 64, 128]
+        channels = [3, 32, 64, self.channels]
         layers = []
         for cin, cout in zip(channels[:-1], channels[1:], strict=True):
             layers += [
@@ -46,10 +48,11 @@ class ConvStem(nn.Module):
         self.fine = nn.Sequential(*layers)  # stride 8
         coarse = []
         for _ in range(patch_size.bit_length() - 4):  # further stride-2 steps to reach p
-            coarse += [nn.Conv2d(128, 128, 3, stride=2, padding=1), nn.GroupNorm(8, 128), nn.GELU()]
+            c = self.channels
+            coarse += [nn.Conv2d(c, c, 3, stride=2, padding=1), nn.GroupNorm(8, c), nn.GELU()]
         self.coarse = nn.Sequential(*coarse)
-        self.to_width = nn.Conv2d(128, width, 1)
-        self.keypoint_logits = nn.Conv2d(128, KEYPOINTS, 1)
+        self.to_width = nn.Conv2d(self.channels, width, 1)
+        self.keypoint_logits = nn.Conv2d(self.channels, KEYPOINTS, 1)
 
     def forward(self, x: torch.Tensor, film=None) -> tuple[torch.Tensor, torch.Tensor]:
         fine = self.fine(x)  # (N, 128, H/8, W/8)
@@ -92,7 +95,7 @@ class ImageTokenizer(nn.Module):
         else:
             self.stem = ConvStem(width, patch_size)
             self.keypoints = nn.Linear(2 * KEYPOINTS, width)
-            self.film = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, 2 * 128))
+            self.film = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, 2 * ConvStem.channels))
             nn.init.zeros_(self.film[1].weight)  # starts as the identity: no modulation
             nn.init.zeros_(self.film[1].bias)
             self.tokens_per_camera = grid_tokens + 1

@@ -35,12 +35,13 @@ class Normalizer:
             st, ac = s["observation.state"], s[RELATIVE_KEY if relative else "action"]
             arm = len(ac["q01"]) - 1  # every entry but the gripper's is relative
             self._t[robot] = {
-                "relative": self._pad([1.0] * arm, 0.0) if relative else self._pad([], 0.0),
                 "state_mean": self._pad(st["mean"], 0.0),
                 "state_std": self._pad(st["std"], 1.0).clamp_min(EPS),
                 "action_low": self._pad(ac["q01"], -1.0),
                 "action_high": self._pad(ac["q99"], 1.0),
             }
+            if relative:
+                self._t[robot]["relative"] = self._pad([1.0] * arm, 0.0)
             # A dimension that never moved in the data (q01 == q99) gets a unit-wide range
             # centred on its value, so normalising stays finite and un-normalising returns it.
             t = self._t[robot]

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from vla.datasets import layout
+from vla.datasets import episode_io, layout
 from vla.datasets.meta import array_stats
 
 KEY = "action.relative"
@@ -37,7 +37,7 @@ def with_relative_stats(stats: dict, root: str | Path, horizon: int) -> dict:
     episodes = pq.read_table(root / layout.EPISODES, columns=["robot", "data_path"]).to_pylist()
     per_robot = defaultdict(list)
     for e in episodes:
-        table = pq.read_table(root / e["data_path"], columns=[layout.STATE, layout.ACTION])
+        table = episode_io.read_frames(root / e["data_path"], [layout.STATE, layout.ACTION])
         state = np.stack(table[layout.STATE].to_numpy(zero_copy_only=False))
         action = np.stack(table[layout.ACTION].to_numpy(zero_copy_only=False))
         per_robot[e["robot"]].append(chunk_deltas(state, action, horizon))

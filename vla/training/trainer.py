@@ -107,7 +107,8 @@ def save_checkpoint(
     return target
 
 
-def restore_optimizer(path: Path, policy, optimizer) -> int:
+def restore_optimizer(path: Path, policy, optimizer) -> dict:
+    """Load the optimiser's moments and groups; returns the checkpoint's trainer state."""
     state = json.loads((path / "trainer_state.json").read_text())
     params = [p for p in policy.parameters() if p.requires_grad]
     if state["num_params"] != len(params):
@@ -125,7 +126,7 @@ def restore_optimizer(path: Path, policy, optimizer) -> int:
             }
     for group, saved in zip(optimizer.param_groups, state["param_groups"], strict=True):
         group.update(saved)
-    return state["step"]
+    return state
 
 
 def group_losses(logs: dict, batch: dict) -> dict[str, float]:
@@ -186,13 +187,10 @@ def train_loop(
     policy.to(device)
     params = [p for p in policy.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    start = restore_optimizer(resume_from, policy, optimizer) if resume_from is not None else 0
+    restored = restore_optimizer(resume_from, policy, optimizer) if resume_from is not None else {}
+    start = restored.get("step", 0)
     # wall time spent training up to the checkpoint (a resumed run keeps counting from there)
-    prior_seconds = (
-        json.loads((resume_from / "trainer_state.json").read_text()).get("train_seconds", 0.0)
-        if resume_from is not None
-        else 0.0
-    )
+    prior_seconds = restored.get("train_seconds", 0.0)
     model = wrap(policy) if wrap else policy
     if cfg.compile:
         policy.lm.get_decoder().compile()
