@@ -1,5 +1,10 @@
-"""Random object placement per seed: what the task needs inside the robot's reach, the rest as
-distractors anywhere on the visible table, nothing overlapping."""
+"""Random object placement per seed: every cube and what the task needs inside the robot's reach,
+the other receptacles anywhere on the visible table, nothing overlapping.
+
+All cubes come from the same area in a random order, so the scene never tells which cube is the
+target: only the instruction does. (A layout that put the target within reach and the other cubes
+on the wider table let a policy that ignores the sentence pick the right cube by position; the
+shuffled-instruction control measured exactly that.)"""
 
 from __future__ import annotations
 
@@ -11,12 +16,22 @@ from vla.envs.tasks.base import Episode, Task
 GRIPPER_CLEARANCE = 0.035  # room for open fingers beside a cube
 BASE_CLEARANCE = 0.1  # keep objects this far from the robot base's axis
 MAX_TRIES = 2000
+GROW_EVERY, GROW_STEP = 25, 0.05
 
 
 def footprint(name: str, cube_half: float) -> float:
     if name.startswith("cube_"):
         return cube_half * 1.42 + GRIPPER_CLEARANCE
     return {"bowl": BOWL_RADIUS + 0.012, "plate": PLATE_RADIUS + 0.01, "mark": MARK_RADIUS}[name]
+
+
+def min_distance(a: str, b: str, cube_half: float) -> float:
+    """Centre distance two objects keep. Between two cubes, one finger's clearance is enough
+    (the fingers close on whichever is the target): any cube may be it, so the rule is the
+    same for every pair and cannot mark the target out."""
+    if a.startswith("cube_") and b.startswith("cube_"):
+        return footprint(a, cube_half) + footprint(b, cube_half) - GRIPPER_CLEARANCE
+    return footprint(a, cube_half) + footprint(b, cube_half)
 
 
 def relevant_objects(task: Task, episode: Episode) -> list[str]:
@@ -36,17 +51,21 @@ def sample(
 ) -> dict[str, tuple[float, float, float]]:
     """name -> (x, y, yaw) for every cube, the bowl, the plate and the mark."""
     hx, hy = robot.workspace_half
-    inner = np.array([[-hx, hx], [-hy, hy]])
     outer = np.array([[-hx - 0.07, hx + 0.13], [-hy - 0.12, hy + 0.12]])
-    first = relevant_objects(task, episode)
-    rest = [
-        n for n in [*(f"cube_{c}" for c in CUBE_COLORS), "bowl", "plate", "mark"] if n not in first
-    ]
-    for _ in range(MAX_TRIES):
+    needed = relevant_objects(task, episode)
+    cubes = [f"cube_{c}" for c in CUBE_COLORS]
+    within = [n for n in needed if n not in cubes]  # receptacle, mark: big, so placed first
+    rest = [n for n in ("bowl", "plate", "mark") if n not in within]
+    for attempt in range(MAX_TRIES):
+        # A small workspace may not hold three cubes and a receptacle apart: widen it a little
+        # every GROW_EVERY failed tries (cubes still all share one area).
+        grow = 1.0 + GROW_STEP * (attempt // GROW_EVERY)
+        inner = np.array([[-hx, hx], [-hy, hy]]) * grow
         placed: dict[str, tuple[float, float, float]] = {}
         ok = True
-        for name in first + rest:
-            box = inner if name in first else outer
+        order = within + [cubes[i] for i in rng.permutation(len(cubes))] + rest
+        for name in order:
+            box = outer if name in rest else inner
             if not _place(rng, name, box, placed, robot):
                 ok = False
                 break
@@ -64,7 +83,7 @@ def _place(rng, name, box, placed, robot) -> bool:
         if np.hypot(x - bx, y - by) < r + BASE_CLEARANCE:
             continue
         if all(
-            np.hypot(x - px, y - py) > r + footprint(other, cube_half)
+            np.hypot(x - px, y - py) > min_distance(name, other, cube_half)
             for other, (px, py, _) in placed.items()
         ):
             yaw = rng.uniform(-np.pi / 4, np.pi / 4) if name.startswith("cube_") else 0.0
