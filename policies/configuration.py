@@ -28,6 +28,9 @@ class PolicyConfig:
     # absolute: predict the robot's joint targets; relative: predict them minus the joint
     # positions measured when the chunk starts (the gripper command stays absolute)
     action_mode: str = "absolute"
+    # > 0: an auxiliary loss (this weight) teaches the conv encoder's keypoints where the named
+    # cube lies on the table, from the positions simulation knows at training time only
+    target_probe_weight: float = 0.0
 
     def __post_init__(self):
         from vla.policies import heads
@@ -42,6 +45,14 @@ class PolicyConfig:
             raise ValueError(unknown("policy.image_encoder", self.image_encoder, ENCODERS))
         if self.action_mode not in ACTION_MODES:
             raise ValueError(unknown("policy.action_mode", self.action_mode, ACTION_MODES))
+        if self.target_probe_weight < 0:
+            raise ValueError(
+                f"policy.target_probe_weight must be >= 0, got {self.target_probe_weight}"
+            )
+        if self.target_probe_weight > 0 and self.image_encoder != "conv":
+            raise ValueError(
+                "policy.target_probe_weight reads the conv encoder's keypoints; set policy.image_encoder=conv"
+            )
         if self.mode not in MODES:
             raise ValueError(unknown("policy.mode", self.mode, MODES))
         if self.horizon < 1 or not 1 <= self.n_action_steps <= self.horizon:

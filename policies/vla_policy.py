@@ -21,8 +21,9 @@ from vla.embodiment import Embodiment
 from vla.policies.backbone_runner import BackboneRunner
 from vla.policies.configuration import PolicyConfig
 from vla.policies.heads import HEADS
+from vla.policies.target_probe import TargetProbe
 from vla.suggest import unknown
-from vla.tokenizers.image import ImageTokenizer
+from vla.tokenizers.image import KEYPOINTS, ImageTokenizer
 from vla.tokenizers.normalize import Normalizer
 from vla.tokenizers.state import StateTokenizer
 from vla.tokenizers.text import TextTokenizer
@@ -69,6 +70,11 @@ class VLAPolicy(nn.Module):
         )
         self.state_tokens = StateTokenizer(width, {r: s.state_dim for r, s in self.schemas.items()})
         self.head = HEADS[config.head](config, width, dims, self.lm.config.vocab_size)
+        self.target_probe = (
+            TargetProbe(len(config.cameras) * 2 * KEYPOINTS, self.robots)
+            if config.target_probe_weight > 0
+            else None
+        )
         self._set_mode()
         self.run = BackboneRunner(self.lm)
         self._queue: deque = deque()
@@ -90,22 +96,27 @@ class VLAPolicy(nn.Module):
             )
 
     # ----- prefix: text, images, state, embodiment -------------------------------------------
-    def _prefix(self, images, state, instructions, robots):
-        """Normalised tokens of everything observed: (B, L, W) embeddings and (B, L) mask."""
+    def _prefix(self, images, state, instructions, robots, keypoints: bool = False):
+        """Normalised tokens of everything observed: (B, L, W) embeddings and (B, L) mask
+        (and with `keypoints`, the conv encoder's (B, C * 2K) keypoints)."""
         state = self.normalizer.state(state.float(), robots)
         ids, text_mask = self.text(instructions, device=state.device)
         dtype = self.lm.get_input_embeddings().weight.dtype
         words = self.run.embed(ids)  # (B, T, W), left-padded
         m = text_mask[..., None].to(words.dtype)
         pooled = (words * m).sum(1) / m.sum(1).clamp_min(1)  # (B, W): what the sentence says
+        seen = self.images(images, pooled, keypoints=keypoints)
+        image_tokens, points = seen if keypoints else (seen, None)
         parts = [
             words,
-            self.images(images, pooled).to(dtype),  # (B, C*N, W)
+            image_tokens.to(dtype),  # (B, C*N, W)
             self.state_tokens(state, robots).to(dtype),  # (B, 2, W)
         ]
         mask = torch.cat(
             [text_mask, text_mask.new_ones(state.shape[0], parts[1].shape[1] + 2)], dim=1
         )
+        if keypoints:
+            return torch.cat(parts, dim=1), mask, points
         return torch.cat(parts, dim=1), mask
 
     # ----- training ----------------------------------------------------------------------
@@ -119,12 +130,22 @@ class VLAPolicy(nn.Module):
             raise ValueError(
                 f"batch has action chunks of {actions.shape[1]} steps; the policy predicts {self.config.horizon}"
             )
-        prefix, mask = self._prefix(
-            batch["images"], batch["state"], list(batch["instruction"]), robots
+        probe = self.target_probe is not None
+        prefix, mask, *points = self._prefix(
+            batch["images"], batch["state"], list(batch["instruction"]), robots, keypoints=probe
         )
         targets = self.normalizer.action(actions, robots, state=batch["state"])
         valid = (~batch["action_is_pad"])[:, :, None] & batch["dim_mask"][:, None, :]  # (B, H, D)
         loss, logs = self.head.loss(self.run, prefix, mask, targets, valid.float(), robots)
+        if probe:
+            if "target_xy" not in batch:
+                raise KeyError(
+                    "policy.target_probe_weight > 0 needs 'target_xy' in the batch: "
+                    "a dataset collected with the target's position (vla collect)"
+                )
+            probe_loss, probe_cm = self.target_probe.loss(points[0], batch["target_xy"], robots)
+            loss = loss + self.config.target_probe_weight * probe_loss
+            logs["target_cm"] = probe_cm
         logs["loss"] = float(loss.detach())
         return loss, logs
 

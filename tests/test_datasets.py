@@ -142,6 +142,20 @@ def test_loader_mixes_robots_with_padding_and_chunk_masks(dataset):
     assert set(batch["robot"]) == set(ROBOTS)
 
 
+def test_loader_gives_the_named_cubes_starting_position(dataset):
+    """target_xy (the probe's training target) is the cube the instruction names, where the
+    episode's layout put it."""
+    root, _ = dataset
+    ds = EpisodeDataset(root, horizon=4, split="all")
+    for i in range(0, len(ds), max(1, len(ds) // 15)):
+        sample = ds[i]
+        record = episode_io.read_record(root / ds.episodes[int(ds.frame_episode[i])]["data_path"])
+        target = record["initial_state"]["target"]
+        assert target in sample["instruction"]
+        expected = record["initial_state"]["layout"][f"cube_{target}"][:2]
+        np.testing.assert_allclose(sample["target_xy"].numpy(), expected, atol=1e-6)
+
+
 def test_balanced_sampling_evens_out_groups(dataset):
     root, _ = dataset
     ds = EpisodeDataset(root, horizon=4, split="all")

@@ -239,7 +239,9 @@ def test_relative_conv_policy_trains_and_acts_around_the_measured_joints(dataset
     assert (stats["q99"][0] - stats["q01"][0]) < (absolute["q99"][0] - absolute["q01"][0])
     schema = policy.schemas["ur5e"]
     obs = {
-        "images": {c: torch.zeros(32, 32, 3, dtype=torch.uint8).numpy() for c in ("front", "wrist")},
+        "images": {
+            c: torch.zeros(32, 32, 3, dtype=torch.uint8).numpy() for c in ("front", "wrist")
+        },
         "instruction": "touch the red cube",
     }
     chunks = []
@@ -250,3 +252,25 @@ def test_relative_conv_policy_trains_and_acts_around_the_measured_joints(dataset
     # (state normalisation changes the network's input too, so compare loosely)
     moved = chunks[1][:, :-1] - chunks[0][:, :-1]
     assert abs(float(moved.mean()) - 0.2) < 0.15
+
+
+def test_target_probe_trains_with_the_policy_and_is_saved(dataset, tmp_path):
+    """policy.target_probe_weight: the trainer feeds the named cube's position, the loss logs
+    the probe's error in cm, and the checkpoint carries the probe."""
+    root, _ = dataset
+    cfg = two_step_config(root, tmp_path / "probe")
+    policy_cfg = PolicyConfig(
+        **{**TINY_POLICY, "image_encoder": "conv", "target_probe_weight": 0.5}
+    )
+    last = engines.run(cfg, policy_cfg)
+    assert 0 < last["target_cm"] < 100  # a finite error, in cm, on a table a metre wide
+    policy = VLAPolicy.from_pretrained(Path(cfg.output) / "policy")
+    assert policy.target_probe is not None
+    assert policy.config.target_probe_weight == 0.5
+
+
+def test_target_probe_needs_the_conv_encoder_and_the_positions():
+    with pytest.raises(ValueError, match="image_encoder=conv"):
+        PolicyConfig(**{**TINY_POLICY, "target_probe_weight": 1.0})
+    with pytest.raises(ValueError, match=">= 0"):
+        PolicyConfig(**{**TINY_POLICY, "image_encoder": "conv", "target_probe_weight": -1.0})

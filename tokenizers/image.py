@@ -109,9 +109,12 @@ class ImageTokenizer(nn.Module):
     def num_tokens(self) -> int:
         return self.num_cameras * self.tokens_per_camera
 
-    def forward(self, images: torch.Tensor, text: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, images: torch.Tensor, text: torch.Tensor | None = None, keypoints: bool = False
+    ):
         """uint8 (B, C, 3, H, W) -> (B, C * N, width). `text` (B, width): the instruction's
-        pooled embedding, which conditions the conv encoder (the patch encoder ignores it)."""
+        pooled embedding, which conditions the conv encoder (the patch encoder ignores it).
+        With `keypoints` (conv only), also the (B, C * 2K) spatial-softmax keypoints."""
         b, c, _, h, w = images.shape
         x = images.reshape(b * c, 3, h, w).float().div(255.0)
         x = (x - self.mean) / self.std
@@ -128,4 +131,9 @@ class ImageTokenizer(nn.Module):
             )  # (B*C, N, width): grid cells, then the keypoint token
         x = x + self.position
         x = x.reshape(b, c, self.tokens_per_camera, -1) + self.camera[:c].unsqueeze(0)
-        return self.norm(x.reshape(b, c * self.tokens_per_camera, -1))
+        tokens = self.norm(x.reshape(b, c * self.tokens_per_camera, -1))
+        if keypoints:
+            if self.encoder != "conv":
+                raise ValueError("keypoints come from the conv encoder (policy.image_encoder=conv)")
+            return tokens, points.reshape(b, -1)
+        return tokens

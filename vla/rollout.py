@@ -31,6 +31,7 @@ def run_episode(
     initial = {
         "state": np.asarray(obs["state"]).tolist(),
         "layout": getattr(unwrapped.episode, "placements", None),
+        "target": info.get("target"),  # which object of the layout the instruction names
     }
     images = {cam: [] for cam in obs.get("images", {})} if record else {}
     states, actions = [], []

@@ -62,7 +62,13 @@ def write_episode(root: Path, episode_index: int, record: dict, frames: dict) ->
 
 def read_record(path: Path) -> dict:
     """The episode's record from the parquet footer alone (no frame data is read)."""
-    meta = pq.read_schema(path).metadata or {}
+    return record_of(pq.read_schema(path), path)
+
+
+def record_of(table_or_schema, path: Path | str = "the episode file") -> dict:
+    """The episode's record kept in a table's (or schema's) metadata."""
+    schema = getattr(table_or_schema, "schema", table_or_schema)
+    meta = schema.metadata or {}
     if layout.EPISODE_META_KEY not in meta:
         raise ValueError(f"{path} has no episode record in its parquet metadata")
     return json.loads(meta[layout.EPISODE_META_KEY])

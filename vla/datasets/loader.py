@@ -119,6 +119,7 @@ class EpisodeDataset(Dataset):
             "action": np.stack(table[layout.ACTION].to_numpy(zero_copy_only=False)).astype(
                 np.float32
             ),
+            "target_xy": target_xy(episode_io.record_of(table)),
         }
         self._cache[pos] = data
         if len(self._cache) > self._cache_size:
@@ -153,6 +154,7 @@ class EpisodeDataset(Dataset):
             "actions": torch.from_numpy(actions),
             "action_is_pad": torch.from_numpy(is_pad),
             "dim_mask": torch.from_numpy(dim_mask),
+            "target_xy": torch.from_numpy(data["target_xy"]),
             "robot_index": self.robots.index(e["robot"]),
             "robot": e["robot"],
             "task": e["task"],
@@ -160,6 +162,15 @@ class EpisodeDataset(Dataset):
             "episode_index": e["episode_index"],
             "frame_index": t,
         }
+
+
+def target_xy(record: dict) -> np.ndarray:
+    """The named object's table position when the episode started (metres; NaN when the
+    episode did not record it). Reach and lift move the cube only upwards, so it stays a fair
+    answer to "where is it" for the whole episode."""
+    initial = record.get("initial_state") or {}
+    placed = (initial.get("layout") or {}).get(f"cube_{initial.get('target')}")
+    return np.array(placed[:2] if placed else [np.nan, np.nan], np.float32)
 
 
 def augment_images(

@@ -1,0 +1,45 @@
+"""An auxiliary training signal: where is the cube the instruction names?
+
+Imitation alone gives the image encoder a weak, indirect signal about object positions: a few
+hundred episodes of joint targets. Simulation knows the named cube's position, so training can
+also ask the conv encoder's keypoints to tell it (privileged information used as a training
+target only; acting never needs it). The probe is a small MLP with a readout per robot, because
+each robot's scene has its own camera placement.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+UNIT = 10.0  # metres -> decimetres: positions of order 1 for the loss
+
+
+class TargetProbe(nn.Module):
+    def __init__(self, in_features: int, robots: list[str], hidden: int = 128):
+        super().__init__()
+        self.shared = nn.Sequential(nn.Linear(in_features, hidden), nn.GELU())
+        self.out = nn.ModuleDict({r: nn.Linear(hidden, 2) for r in sorted(robots)})
+
+    def forward(self, keypoints: torch.Tensor, robots: list[str]) -> torch.Tensor:
+        """(B, F) keypoints -> (B, 2) table position of the named cube, in metres."""
+        h = self.shared(keypoints.float())
+        out = h.new_zeros(h.shape[0], 2)
+        for r in set(robots):
+            rows = torch.tensor([i for i, x in enumerate(robots) if x == r], device=h.device)
+            out[rows] = self.out[r](h[rows])
+        return out / UNIT
+
+    def loss(self, keypoints, target_xy, robots) -> tuple[torch.Tensor, float]:
+        """Smooth L1 in decimetres over the samples whose target is known (NaN where not);
+        also the mean error in centimetres, for the logs."""
+        target_xy = target_xy.to(keypoints.device).float()
+        known = torch.isfinite(target_xy).all(-1)
+        if not known.any():
+            return keypoints.sum() * 0.0, float("nan")
+        pred = self.forward(keypoints, robots)[known]
+        want = target_xy[known]
+        loss = F.smooth_l1_loss(pred * UNIT, want * UNIT)
+        cm = float((pred - want).detach().norm(dim=-1).mean()) * 100
+        return loss, cm
