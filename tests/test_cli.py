@@ -77,3 +77,22 @@ def test_demo_runs_end_to_end_without_a_shipped_checkpoint(vla_exe, tmp_path):
 def test_collect_rejects_an_unknown_robot(vla_exe, tmp_path):
     out = run(vla_exe, "collect", "robots=[pandaa]", f"output={tmp_path}")
     assert out.returncode == 2 and "Did you mean 'panda'" in out.stderr
+
+
+@pytest.mark.parametrize("choice", ["bins", "chunk", "chunk_cpu"])
+def test_every_policy_option_can_be_overridden_from_the_command_line(choice):
+    """A PolicyConfig field missing from the YAML is refused as an 'unknown key' by `vla train
+    policy.<field>=...` (it happened to policy.target_probe_weight): each policy choice must
+    spell out every field, and nothing else."""
+    import dataclasses
+
+    from hydra import compose, initialize_config_module
+    from omegaconf import OmegaConf
+
+    from vla.policies.configuration import PolicyConfig
+
+    with initialize_config_module("vla.configs", version_base=None):
+        cfg = compose(config_name="train", overrides=[f"policy={choice}"])
+    keys = set(OmegaConf.to_container(cfg.policy))
+    fields = {f.name for f in dataclasses.fields(PolicyConfig)}
+    assert keys == fields - {"backbone", "num_layers", "dtype"}, (keys ^ fields)
