@@ -183,3 +183,39 @@ def test_augmentation_keeps_shape_and_changes_pixels(dataset):
     aug = EpisodeDataset(root, split="all", augment=True)
     x, y = plain[10]["images"], aug[10]["images"]
     assert x.shape == y.shape and x.dtype == y.dtype and not torch.equal(x, y)
+
+
+def _rewrite(root, index, new_index, change_action=False):
+    """Rewrite episode `index` as episode `new_index` (optionally nudging one action)."""
+    path = layout.episode_path(root, index)
+    table = episode_io.read_frames(path)
+    record = episode_io.record_of(table, path)
+    cams = [c for c in table.column_names if c.startswith(layout.IMAGE_PREFIX)]
+    frames = {
+        "images": {c[len(layout.IMAGE_PREFIX) :]: table[c].to_pylist() for c in cams},
+        "state": np.stack(table[layout.STATE].to_numpy(zero_copy_only=False)),
+        "action": np.stack(table[layout.ACTION].to_numpy(zero_copy_only=False)),
+    }
+    if change_action:
+        frames["action"][0, 0] += 1e-3
+    path.unlink()
+    for key in ("episode_index", "length"):
+        record.pop(key)
+    episode_io.write_episode(root, new_index, record, frames)
+
+
+def test_fingerprint_ignores_episode_order_but_not_content(dataset, tmp_path):
+    """Ray finishes episodes in any order: the same episodes numbered differently hash the
+    same; one changed action does not."""
+    from vla.datasets.fingerprint import fingerprint
+
+    root, _ = dataset
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    _rewrite(copy, 0, 10_000)
+    _rewrite(copy, 1, 0)
+    _rewrite(copy, 10_000, 1)
+    meta.finalize(copy)
+    assert fingerprint(copy) == fingerprint(root)
+    _rewrite(copy, 2, 2, change_action=True)
+    assert fingerprint(copy)["sha256"] != fingerprint(root)["sha256"]
