@@ -1,7 +1,5 @@
 """The embedded backbone: found in its package, converted once to an atomic cache, loaded fast."""
 
-import time
-
 import pytest
 import torch
 
@@ -17,9 +15,6 @@ def test_embedded_backbone_loads_with_its_real_shape(smollm):
     conf = smollm.model.config
     assert (conf.hidden_size, conf.num_hidden_layers) == (576, 30)
     assert smollm.content_hash and len(smollm.content_hash) == 64
-    assert smollm.load_seconds < 10, (
-        "the converted cache should load in seconds, not the GGUF path's ~16 s"
-    )
 
 
 def test_backbone_answers_a_chat_prompt(smollm):
@@ -107,9 +102,13 @@ def test_cache_without_marker_is_rebuilt(monkeypatch, tmp_path, smollm):
     assert (target / bb.CACHE_MARKER).is_file() and (target / "config.json").read_text() == "{}"
 
 
-def test_converted_cache_is_faster_than_gguf(smollm):
-    gguf = bb.locate_embedded_file("smollm2-135m")
-    start = time.perf_counter()
-    bb._load_gguf(gguf)
-    gguf_seconds = time.perf_counter() - start
-    assert smollm.load_seconds * 3 < gguf_seconds, (smollm.load_seconds, gguf_seconds)
+def test_a_second_load_reads_the_cache_and_never_parses_the_gguf(smollm, monkeypatch):
+    """What makes loading fast (the converted directory, ~1 s against the GGUF's ~16 s; timed
+    in docs/benchmarks.md, not here): once the cache exists, the GGUF is not parsed again."""
+
+    def parse(_):
+        raise AssertionError("the GGUF was parsed although the converted cache exists")
+
+    monkeypatch.setattr(bb, "_load_gguf", parse)
+    again = bb.load(bb.BackboneConfig(name="smollm2-135m", num_layers=1))
+    assert again.source == smollm.source and again.content_hash == smollm.content_hash
