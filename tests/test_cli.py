@@ -95,4 +95,4 @@ def test_every_policy_option_can_be_overridden_from_the_command_line(choice):
         cfg = compose(config_name="train", overrides=[f"policy={choice}"])
     keys = set(OmegaConf.to_container(cfg.policy))
     fields = {f.name for f in dataclasses.fields(PolicyConfig)}
-    assert keys == fields - {"backbone", "num_layers", "dtype"}, (keys ^ fields)
+    assert keys == fields - {"backbone", "num_layers", "dtype"}, keys ^ fields

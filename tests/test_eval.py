@@ -162,9 +162,14 @@ def test_policy_eval_runs_through_one_batching_server(ray_session, tiny_checkpoi
         latency_ms=100.0,
     )
     results = evaluate(cfg)
-    assert len(lines(cfg.output)) == 4 and len(results["cells"]) == 2
+    records = lines(cfg.output)
+    assert len(records) == 4 and len(results["cells"]) == 2
     batching = results["policy_batching"]
-    assert batching["requests"] > 0 and batching["forward_passes"] <= batching["requests"]
+    chunks = [-(-r["length"] // 4) for r in records]  # 4 actions run per predicted chunk
+    assert batching["requests"] == sum(chunks)
+    # latency in the loop: the world ran on 100 ms for every chunk the policy was asked for
+    for record, n in zip(records, chunks, strict=True):
+        assert record["policy_wait_s"] == pytest.approx(0.1 * n)
     with pytest.raises(ValueError, match="not trained for"):
         evaluate(
             EvalConfig(
@@ -201,3 +206,66 @@ def test_vla_run_from_an_instruction(tmp_path, tiny_checkpoint):
         "robot=panda", "instruction=touch the red cube", f"policy.path={tiny_checkpoint}"
     )
     assert other.returncode == 2 and "not trained for it" in other.stderr
+
+
+def test_policy_server_answers_concurrent_requests_in_one_forward_pass(
+    ray_session, tiny_checkpoint
+):
+    """Requests from several workers that arrive within the gathering window are one batch."""
+    import numpy as np
+    import ray
+
+    from vla.evaluation.workers import PolicyServer
+
+    server = PolicyServer.remote(str(tiny_checkpoint), "cpu", wait_ms=500.0)
+    config = ray.get(server.config.remote())
+    size = config["image_size"]
+    observations = []
+    for robot in ("ur5e", "sawyer", "ur5e", "sawyer"):
+        state_dim = len(config["schemas"][robot]["joint_names"]) + 1
+        observations.append(
+            (
+                {
+                    "images": {c: np.zeros((size, size, 3), np.uint8) for c in ("front", "wrist")},
+                    "state": np.zeros(state_dim, np.float32),
+                    "instruction": "touch the red cube",
+                },
+                robot,
+            )
+        )
+    chunks = ray.get([server.predict.remote(obs, robot) for obs, robot in observations])
+    assert [c.shape[1] for c in chunks] == [7, 8, 7, 8]  # each robot's own action size
+    assert ray.get(server.stats.remote()) == {
+        "requests": 4,
+        "forward_passes": 1,
+        "largest_batch": 4,
+    }
+
+
+def test_a_rerun_resumes_only_the_same_evaluation(tmp_path, capsys):
+    """New weights in the same output folder (make checkpoint, then make demo) must not be
+    reported with the old weights' episodes; the old ones are moved aside, not deleted."""
+    from vla.evaluation import resume
+
+    out = tmp_path / "ev"
+    out.mkdir()
+    first = {"policy": "aaa", "image_size": None, "latency_ms": None, "n_action_steps": None}
+    assert resume.prepare(out, first) is None
+    (out / "episodes.jsonl").write_text('{"robot": "ur5e"}\n')
+    assert resume.prepare(out, first) is None  # same evaluation: resumed as it is
+    assert (out / "episodes.jsonl").read_text() == '{"robot": "ur5e"}\n'
+    moved = resume.prepare(out, {**first, "policy": "bbb"})
+    assert moved is not None and not (out / "episodes.jsonl").exists()
+    assert (moved / "episodes.jsonl").read_text() == '{"robot": "ur5e"}\n'
+    assert json.loads((moved / "run.json").read_text()) == first
+    assert json.loads((out / "run.json").read_text())["policy"] == "bbb"
+    assert "another checkpoint" in capsys.readouterr().out
+
+
+def test_weights_hash_follows_the_weights(tmp_path):
+    from vla.evaluation import resume
+
+    (tmp_path / "model.safetensors").write_bytes(b"one")
+    before = resume.weights_hash(tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"two")
+    assert resume.weights_hash(tmp_path) != before

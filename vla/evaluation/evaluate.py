@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vla.evaluation import report
+from vla.evaluation import report, resume
 
 EXPERT = "expert"
 
@@ -50,6 +50,18 @@ class EvalConfig:
                 f"no checkpoint at {self.policy_path}; train one with `vla train`, or use policy.path=expert"
             )
         self.conditions = ["train", "heldout", "shuffled"] if self.language_checks else ["train"]
+
+
+def identity(cfg: EvalConfig) -> dict:
+    """What makes two evaluations' episodes interchangeable (robots, tasks and the episode
+    count may grow between reruns: the job keys tell those apart)."""
+    policy = EXPERT if cfg.policy_path == EXPERT else resume.weights_hash(cfg.policy_path)
+    return {
+        "policy": policy,
+        "image_size": cfg.image_size,
+        "latency_ms": cfg.latency_ms,
+        "n_action_steps": cfg.n_action_steps,
+    }
 
 
 def job_key(job: dict) -> tuple:
@@ -94,7 +106,8 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
 
     output = Path(cfg.output)
     (output / "videos").mkdir(parents=True, exist_ok=True)
-    episodes_path = output / "episodes.jsonl"
+    episodes_path = output / resume.EPISODES
+    resume.prepare(output, identity(cfg))
     done_records = read_done(episodes_path)
     _rewrite(episodes_path, done_records)
     done = {job_key(r) for r in done_records}

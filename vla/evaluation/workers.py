@@ -24,7 +24,7 @@ class PolicyServer:
         self.max_batch, self.wait = max_batch, wait_ms / 1000
         self.queue: list = []
         self.flusher = None
-        self.requests = self.passes = 0
+        self.requests = self.passes = self.largest_batch = 0
 
     def config(self) -> dict:
         return {
@@ -48,6 +48,7 @@ class PolicyServer:
         while self.queue:
             batch, self.queue = self.queue[: self.max_batch], self.queue[self.max_batch :]
             self.passes += 1
+            self.largest_batch = max(self.largest_batch, len(batch))
             try:
                 chunks = self.policy.predict_chunks([b[0] for b in batch], [b[1] for b in batch])
                 for (_, _, future), chunk in zip(batch, chunks, strict=True):
@@ -57,7 +58,11 @@ class PolicyServer:
                     future.set_exception(e)
 
     def stats(self) -> dict:
-        return {"requests": self.requests, "forward_passes": self.passes}
+        return {
+            "requests": self.requests,
+            "forward_passes": self.passes,
+            "largest_batch": self.largest_batch,
+        }
 
 
 @ray.remote(num_cpus=1)
@@ -90,7 +95,8 @@ class EvalWorker:
             )
         return self.envs[key]
 
-    def _policy_act(self, env, robot):
+    def _policy_act(self, env, robot, held: list):
+        """`held` collects the simulated seconds the world ran on while the policy thought."""
         queue: deque = deque()
 
         def act(obs):
@@ -100,6 +106,7 @@ class EvalWorker:
                 wait = time.perf_counter() - start if self.measured else self.latency
                 if wait:
                     env.unwrapped.hold(wait)  # the world moves on while the policy thinks
+                    held.append(wait)
                 queue.extend(chunk[: self.n])
             return queue.popleft()
 
@@ -118,9 +125,15 @@ class EvalWorker:
             target = env.unwrapped.episode.target
             wrong = COLORS[(COLORS.index(target) + 1) % len(COLORS)]
             options["instruction"] = env.unwrapped.instruction.replace(target, wrong)
-        act = env.unwrapped.expert() if self.server is None else self._policy_act(env, job["robot"])
+        held: list[float] = []
+        act = (
+            env.unwrapped.expert()
+            if self.server is None
+            else self._policy_act(env, job["robot"], held)
+        )
         result = rollout.run_episode(env, act, job["seed"], options, record=job.get("video", False))
         result["condition"] = job["condition"]
+        result["policy_wait_s"] = sum(held)
         if job.get("video"):
             result["video"] = encode_video(result.pop("frames")["images"], result["fps"])
         return result
