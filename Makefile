@@ -39,7 +39,7 @@ demo: setup
 	$(VENV)/bin/vla demo
 
 # Rebuild checkpoints/demo end to end on this machine (docs/results.md): 100 expert episodes
-# per cell (Ray), then the 2-core CPU recipe (~19 min of training), then ship.
+# per cell (Ray, ~6 min), then the 2-core CPU recipe (~17 min of training), then ship.
 CKPT_WORK  ?= outputs/checkpoint
 CKPT_DEST  ?= checkpoints/demo
 CKPT_CELLS := robots=[ur5e,sawyer] tasks=[reach,lift] image_size=64 workers=2 progress=false
