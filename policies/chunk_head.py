@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from vla.tokenizers.action import ContinuousTokenizer
+from vla.tokenizers.robot_rows import robot_rows
 
 
 class ChunkHead(nn.Module):
@@ -28,8 +29,7 @@ class ChunkHead(nn.Module):
 
     def _actions(self, hidden, robots):
         out = hidden.new_zeros(hidden.shape[0], self.horizon, self.max_dim, dtype=torch.float32)
-        for r in set(robots):
-            rows = torch.tensor([i for i, x in enumerate(robots) if x == r], device=hidden.device)
+        for r, rows in robot_rows(robots, hidden.device).items():
             out[rows, :, : self.dims[r]] = self.out[r](
                 hidden[rows].to(self.out[r].weight.dtype)
             ).float()

@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from vla.tokenizers.robot_rows import robot_rows
+
 UNIT = 10.0  # metres -> decimetres: positions of order 1 for the loss
 
 
@@ -26,8 +28,7 @@ class TargetProbe(nn.Module):
         """(B, F) keypoints -> (B, 2) table position of the named cube, in metres."""
         h = self.shared(keypoints.float())
         out = h.new_zeros(h.shape[0], 2)
-        for r in set(robots):
-            rows = torch.tensor([i for i, x in enumerate(robots) if x == r], device=h.device)
+        for r, rows in robot_rows(robots, h.device).items():
             out[rows] = self.out[r](h[rows])
         return out / UNIT
 

@@ -96,17 +96,16 @@ class VLAPolicy(nn.Module):
             )
 
     # ----- prefix: text, images, state, embodiment -------------------------------------------
-    def _prefix(self, images, state, instructions, robots, keypoints: bool = False):
-        """Normalised tokens of everything observed: (B, L, W) embeddings and (B, L) mask
-        (and with `keypoints`, the conv encoder's (B, C * 2K) keypoints)."""
+    def _prefix(self, images, state, instructions, robots):
+        """Normalised tokens of everything observed: (B, L, W) embeddings, (B, L) mask, and the
+        conv encoder's (B, C * 2K) keypoints (None for patches)."""
         state = self.normalizer.state(state.float(), robots)
         ids, text_mask = self.text(instructions, device=state.device)
         dtype = self.lm.get_input_embeddings().weight.dtype
         words = self.run.embed(ids)  # (B, T, W), left-padded
         m = text_mask[..., None].to(words.dtype)
         pooled = (words * m).sum(1) / m.sum(1).clamp_min(1)  # (B, W): what the sentence says
-        seen = self.images(images, pooled, keypoints=keypoints)
-        image_tokens, points = seen if keypoints else (seen, None)
+        image_tokens, points = self.images(images, pooled)
         parts = [
             words,
             image_tokens.to(dtype),  # (B, C*N, W)
@@ -115,9 +114,7 @@ class VLAPolicy(nn.Module):
         mask = torch.cat(
             [text_mask, text_mask.new_ones(state.shape[0], parts[1].shape[1] + 2)], dim=1
         )
-        if keypoints:
-            return torch.cat(parts, dim=1), mask, points
-        return torch.cat(parts, dim=1), mask
+        return torch.cat(parts, dim=1), mask, points
 
     # ----- training ----------------------------------------------------------------------
     def forward(self, batch: dict) -> tuple[torch.Tensor, dict]:
@@ -130,20 +127,19 @@ class VLAPolicy(nn.Module):
             raise ValueError(
                 f"batch has action chunks of {actions.shape[1]} steps; the policy predicts {self.config.horizon}"
             )
-        probe = self.target_probe is not None
-        prefix, mask, *points = self._prefix(
-            batch["images"], batch["state"], list(batch["instruction"]), robots, keypoints=probe
+        prefix, mask, points = self._prefix(
+            batch["images"], batch["state"], list(batch["instruction"]), robots
         )
         targets = self.normalizer.action(actions, robots, state=batch["state"])
         valid = (~batch["action_is_pad"])[:, :, None] & batch["dim_mask"][:, None, :]  # (B, H, D)
         loss, logs = self.head.loss(self.run, prefix, mask, targets, valid.float(), robots)
-        if probe:
+        if self.target_probe is not None:
             if "target_xy" not in batch:
                 raise KeyError(
                     "policy.target_probe_weight > 0 needs 'target_xy' in the batch: "
                     "a dataset collected with the target's position (vla collect)"
                 )
-            probe_loss, probe_cm = self.target_probe.loss(points[0], batch["target_xy"], robots)
+            probe_loss, probe_cm = self.target_probe.loss(points, batch["target_xy"], robots)
             loss = loss + self.config.target_probe_weight * probe_loss
             logs["target_cm"] = probe_cm
         logs["loss"] = float(loss.detach())
@@ -195,7 +191,7 @@ class VLAPolicy(nn.Module):
 
     @torch.no_grad()
     def predict_normalized(self, images, state, instructions, robots) -> torch.Tensor:
-        prefix, mask = self._prefix(images, state, instructions, robots)
+        prefix, mask, _ = self._prefix(images, state, instructions, robots)
         return self.head.predict(self.run, prefix, mask, robots)  # (B, H, D) in [-1, 1]
 
     @torch.no_grad()

@@ -110,14 +110,15 @@ class ImageTokenizer(nn.Module):
         return self.num_cameras * self.tokens_per_camera
 
     def forward(
-        self, images: torch.Tensor, text: torch.Tensor | None = None, keypoints: bool = False
-    ):
-        """uint8 (B, C, 3, H, W) -> (B, C * N, width). `text` (B, width): the instruction's
-        pooled embedding, which conditions the conv encoder (the patch encoder ignores it).
-        With `keypoints` (conv only), also the (B, C * 2K) spatial-softmax keypoints."""
+        self, images: torch.Tensor, text: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """uint8 (B, C, 3, H, W) -> (B, C * N, width) tokens and the conv encoder's (B, C * 2K)
+        spatial-softmax keypoints (None for patches). `text` (B, width): the instruction's
+        pooled embedding, which conditions the conv encoder (the patch encoder ignores it)."""
         b, c, _, h, w = images.shape
         x = images.reshape(b * c, 3, h, w).float().div(255.0)
         x = (x - self.mean) / self.std
+        points = None
         if self.encoder == "patch":
             x = self.patch(x.to(self.patch.weight.dtype))  # (B*C, width, h', w')
             x = x.flatten(2).transpose(1, 2)  # (B*C, N, width)
@@ -132,8 +133,4 @@ class ImageTokenizer(nn.Module):
         x = x + self.position
         x = x.reshape(b, c, self.tokens_per_camera, -1) + self.camera[:c].unsqueeze(0)
         tokens = self.norm(x.reshape(b, c * self.tokens_per_camera, -1))
-        if keypoints:
-            if self.encoder != "conv":
-                raise ValueError("keypoints come from the conv encoder (policy.image_encoder=conv)")
-            return tokens, points.reshape(b, -1)
-        return tokens
+        return tokens, None if points is None else points.reshape(b, -1)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from vla.tokenizers.robot_rows import robot_rows
+
 
 class StateTokenizer(nn.Module):
     def __init__(self, width: int, state_dims: dict[str, int]):
@@ -20,8 +22,7 @@ class StateTokenizer(nn.Module):
         out = state.new_empty(
             state.shape[0], 2, self.embodiment.embedding_dim, dtype=self.embodiment.weight.dtype
         )
-        for r in set(robots):
-            rows = torch.tensor([i for i, x in enumerate(robots) if x == r], device=state.device)
+        for r, rows in robot_rows(robots, state.device).items():
             out[rows, 0] = self.project[r](state[rows, : self.dims[r]].to(out.dtype)).to(out.dtype)
             out[rows, 1] = self.embodiment.weight[self.robots.index(r)]
         return out
