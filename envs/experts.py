@@ -2,7 +2,9 @@
 
 The expert keeps a commanded TCP position that moves towards the current waypoint at a bounded
 speed; IK (seeded with the last command) turns it into joint-position targets, the same action
-space a policy uses. It reads privileged state (object poses) from the env.
+space a policy uses. With the env's `ee_delta` control it hands out the commanded pose's change
+instead (the yaw turned at a bounded rate), and the env runs the same IK. It reads privileged
+state (object poses) from the env.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from vla.envs.ik import DifferentialIK, top_down
+from vla.envs.tabletop_env import EE_STEP_YAW
 
 WAYPOINT_TIMEOUT = 25  # steps at one waypoint before moving on regardless
+EE_YAW_RATE = 0.5  # of the env's largest yaw step, so turning stays smooth
 ACCELERATION = 0.6  # m/s^2: speed ramps up and down, so a held cube is not shaken loose
 
 
@@ -30,6 +34,7 @@ class ScriptedExpert:
         self._steps_here = 0
         self._q = env.data.qpos[env.index.arm_qpos].copy()
         self._p = env.tcp()
+        self._yaw = env.tcp_yaw()
         self._v = 0.0
 
     def __call__(self, obs=None) -> np.ndarray:
@@ -45,7 +50,14 @@ class ScriptedExpert:
         top = wp.speed or env.robot.max_speed
         self._v = min(top, self._v + ACCELERATION / hz, np.sqrt(2 * ACCELERATION * dist))
         step = self._v / hz
+        before = (self._p, self._yaw)
         self._p = goal if dist <= step else self._p + delta * (step / dist)
+        if env.control == "ee_delta":
+            turn = EE_YAW_RATE * EE_STEP_YAW
+            self._yaw = self._yaw + float(np.clip(wp.yaw - self._yaw, -turn, turn))
+            self._advance(wp, goal)
+            action = np.r_[self._p - before[0], self._yaw - before[1], wp.grip]
+            return np.clip(action, env.action_space.low, env.action_space.high).astype(np.float32)
         self._q, _, _ = self.ik.solve(self._q, self._p, top_down(wp.yaw), iters=15)
         self._advance(wp, goal)
         action = np.r_[self._q, wp.grip]

@@ -2,7 +2,10 @@
 
 Observation: {"images": {camera: uint8 (H, W, 3)}, "state": float32 (joints + gripper),
 "instruction": str}. Action: absolute joint-position targets (rad) then the gripper command in
-[0, 1] (1 = closed), see `env.unwrapped.embodiment`. Terminates on success; truncates at the
+[0, 1] (1 = closed), see `env.unwrapped.embodiment`. With `control="ee_delta"` the arm is
+driven in task space instead, the same way for every robot: the action moves a commanded
+top-down TCP pose by (dx, dy, dz) metres and dyaw radians, the env's differential IK turns it
+into joint targets, and the state is the measured TCP pose (x, y, z, yaw) and the gripper. Terminates on success; truncates at the
 task's step limit. `info["is_success"]` every step.
 """
 
@@ -27,8 +30,33 @@ HOME_NOISE = 0.03  # rad, per joint, at reset
 STATE_MARGIN = 0.2  # rad beyond the joint limits that the state space admits
 
 
-def embodiment_of(model: mujoco.MjModel, index: scene.SceneIndex) -> Embodiment:
+CONTROLS = ("joint", "ee_delta")
+EE_NAMES = ("tcp_x", "tcp_y", "tcp_z", "tcp_yaw")
+EE_UNITS = ("m", "m", "m", "rad")
+EE_STEP_M = 0.05  # largest TCP move per control step (the fastest robot moves ~0.035)
+EE_STEP_YAW = 0.2  # rad per control step
+EE_REACH_M = 1.2  # the commanded TCP stays within this distance of the robot base
+
+
+def embodiment_of(
+    model: mujoco.MjModel, index: scene.SceneIndex, control: str = "joint"
+) -> Embodiment:
     robot = index.robot
+    if control == "ee_delta":
+        d, yaw = EE_STEP_M, EE_STEP_YAW
+        return Embodiment(
+            name=robot.name,
+            joint_names=EE_NAMES,
+            gripper_name="gripper",
+            action_mode="ee_delta",
+            joint_units=EE_UNITS,
+            action_low=(-d, -d, -d, -yaw, 0.0),
+            action_high=(d, d, d, yaw, 1.0),
+            gripper_sign=1,
+            control_hz=robot.control_hz,
+            cameras=index.cameras,
+            description=robot.description,
+        )
     return Embodiment(
         name=robot.name,
         joint_names=robot.arm_joints,
@@ -58,13 +86,17 @@ class TabletopEnv(Env):
         max_steps: int | None = None,
         render_mode: str | None = None,
         render_size: tuple[int, int] = (240, 320),
+        control: str = "joint",
     ):
+        if control not in CONTROLS:
+            raise ValueError(f"control must be one of {CONTROLS}, got {control!r}")
+        self.control = control
         self.robot = robots.get(robot)
         self.task = tasks.get(task)
         language.templates(task, instruction_set)  # validates the set name
         self.model, self.index = scene.build(robot)
         self.data = mujoco.MjData(self.model)
-        self.embodiment = embodiment_of(self.model, self.index)
+        self.embodiment = embodiment_of(self.model, self.index, control)
         self.cameras = tuple(cameras) if cameras is not None else self.index.cameras
         unknown = set(self.cameras) - set(self.index.cameras)
         if unknown:
@@ -87,12 +119,19 @@ class TabletopEnv(Env):
         self.action_space = spaces.Box(
             np.array(e.action_low, np.float32), np.array(e.action_high, np.float32)
         )
-        obs = {
-            # Joints may overshoot their limits slightly under contact: leave a margin.
-            "state": spaces.Box(
+        if control == "ee_delta":
+            lim = EE_REACH_M + 0.5  # the measured TCP may trail the command under contact
+            state_space = spaces.Box(
+                np.array([-lim, -lim, -lim, -np.pi, 0.0], np.float32),
+                np.array([lim, lim, lim, np.pi, 1.0], np.float32),
+            )
+        else:  # joints may overshoot their limits slightly under contact: leave a margin
+            state_space = spaces.Box(
                 np.array([*(lo - STATE_MARGIN for lo in e.action_low[:-1]), 0.0], np.float32),
                 np.array([*(hi + STATE_MARGIN for hi in e.action_high[:-1]), 1.0], np.float32),
-            ),
+            )
+        obs = {
+            "state": state_space,
             "instruction": spaces.Text(language.MAX_LENGTH, charset=language.CHARSET),
         }
         if image_obs:
@@ -109,6 +148,7 @@ class TabletopEnv(Env):
         g = self.robot.gripper
         self._ctrl_open = np.array(g.ctrl_open)
         self._ctrl_closed = np.array(g.ctrl_closed)
+        self._ik = None  # built on first use (ee_delta control only)
 
     # ----- gymnasium API -------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -137,11 +177,15 @@ class TabletopEnv(Env):
             )
         self.episode_id += 1
         self.elapsed_steps = 0
+        if self.control == "ee_delta":  # the commanded pose starts where the arm rests
+            self._cmd_q = self.data.qpos[self.index.arm_qpos].copy()
+            self._cmd_p, self._cmd_yaw = self.tcp(), self.tcp_yaw()
         return self._observation(), self._info(False)
 
     def step(self, action):
         action = self._check_action(action)
-        self._apply_controls(action[:-1], action[-1])
+        arm = self._ee_to_joints(action[:-1]) if self.control == "ee_delta" else action[:-1]
+        self._apply_controls(arm, action[-1])
         for _ in range(self.substeps):
             mujoco.mj_step(self.model, self.data)
         self.elapsed_steps += 1
@@ -203,6 +247,11 @@ class TabletopEnv(Env):
     def tcp(self) -> np.ndarray:
         return self.data.site_xpos[self.index.tcp_site].copy()
 
+    def tcp_yaw(self) -> float:
+        """The angle in the table plane of the TCP's x axis (the fingers' closing direction)."""
+        x_axis = self.data.site_xmat[self.index.tcp_site].reshape(3, 3)[:, 0]
+        return float(np.arctan2(x_axis[1], x_axis[0]))
+
     def touching(self, color: str) -> bool:
         cube_geom = self.model.body_geomadr[self.index.cube_body[color]]
         robot = self.index.robot_geoms
@@ -236,6 +285,22 @@ class TabletopEnv(Env):
         return renderer.render()
 
     # ----- internals -------------------------------------------------------------------
+    def _ee_to_joints(self, delta: np.ndarray) -> np.ndarray:
+        """Move the commanded TCP pose by `delta` (dx, dy, dz, dyaw); IK gives joint targets."""
+        from vla.envs.ik import DifferentialIK, top_down
+
+        if self._ik is None:
+            self._ik = DifferentialIK(self.model, self.index)
+        base = np.asarray(self.robot.base_pos, dtype=float)
+        p = self._cmd_p + delta[:3]
+        offset = p - base
+        far = np.linalg.norm(offset)
+        self._cmd_p = base + offset * (EE_REACH_M / far) if far > EE_REACH_M else p
+        self._cmd_yaw = float(self._cmd_yaw + delta[3])
+        self._cmd_q, _, _ = self._ik.solve(
+            self._cmd_q, self._cmd_p, top_down(self._cmd_yaw), iters=15
+        )
+        return self._cmd_q
     def _apply_controls(self, arm: np.ndarray, grip: float) -> None:
         self.data.ctrl[self.index.arm_actuators] = arm
         self.data.ctrl[self.index.gripper_actuators] = self._ctrl_open + grip * (
@@ -280,9 +345,12 @@ class TabletopEnv(Env):
         return np.clip(a, lo, hi)
 
     def _observation(self) -> dict:
-        state = np.r_[self.data.qpos[self.index.arm_qpos], self.gripper_opening()].astype(
-            np.float32
+        arm = (
+            np.r_[self.tcp(), self.tcp_yaw()]
+            if self.control == "ee_delta"
+            else self.data.qpos[self.index.arm_qpos]
         )
+        state = np.r_[arm, self.gripper_opening()].astype(np.float32)
         obs = {"state": state, "instruction": self.instruction}
         if self.image_obs:
             obs["images"] = {c: self.render_camera(c, self.image_hw) for c in self.cameras}

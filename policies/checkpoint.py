@@ -44,6 +44,8 @@ def golden_inputs(policy) -> dict[str, torch.Tensor]:
             0, 256, (1, cams, 3, size, size), generator=g, dtype=torch.uint8
         )
         out[f"{robot}.state"] = mean[None] + 0.05 * torch.randn(1, policy.max_dim, generator=g)
+        if policy.config.target_token == "privileged":
+            out[f"{robot}.target_xy"] = torch.tensor([[0.45, 0.1]])  # metres, on the table
     return out
 
 
@@ -54,8 +56,11 @@ def golden_outputs(policy, inputs) -> dict[str, torch.Tensor]:
     for robot in policy.robots:
         images = inputs[f"{robot}.images"].to(policy.device)
         state = inputs[f"{robot}.state"].to(policy.device)
+        target = inputs.get(f"{robot}.target_xy")
         out[f"{robot}.output"] = (
-            policy.predict_normalized(images, state, [GOLDEN_INSTRUCTION], [robot]).float().cpu()
+            policy.predict_normalized(images, state, [GOLDEN_INSTRUCTION], [robot], target)
+            .float()
+            .cpu()
         )
     policy.train(was_training)
     return out

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 MODES = ("frozen", "lora", "full")
 ACTION_MODES = ("absolute", "relative")
+TARGET_TOKENS = ("none", "privileged", "predicted")
 
 
 @dataclass
@@ -31,6 +32,17 @@ class PolicyConfig:
     # > 0: an auxiliary loss (this weight) teaches the conv encoder's keypoints where the named
     # cube lies on the table, from the positions simulation knows at training time only
     target_probe_weight: float = 0.0
+    # one more token holding the named cube's table position: `privileged` reads the true one
+    # (a diagnosis: acting needs obs["target_xy"], which only a simulator gives); `predicted`
+    # reads the target probe's estimate from the keypoints and the instruction, so the policy
+    # acts from pixels alone (needs target_probe_weight > 0 to learn it)
+    target_token: str = "none"
+    # how the instruction becomes the one vector that conditions the conv encoder (FiLM):
+    # mean of the prompt's word embeddings | attention (a learned query picks the words)
+    text_pooling: str = "mean"
+    # conv encoder: the stride of the feature map that FiLM modulates and keypoints are read
+    # from (8, or 4 for twice the resolution)
+    keypoint_stride: int = 8
 
     def __post_init__(self):
         from vla.policies import heads
@@ -43,16 +55,29 @@ class PolicyConfig:
 
         if self.image_encoder not in ENCODERS:
             raise ValueError(unknown("policy.image_encoder", self.image_encoder, ENCODERS))
+        from vla.policies.text_pooling import POOLINGS
+
+        if self.text_pooling not in POOLINGS:
+            raise ValueError(unknown("policy.text_pooling", self.text_pooling, POOLINGS))
         if self.action_mode not in ACTION_MODES:
             raise ValueError(unknown("policy.action_mode", self.action_mode, ACTION_MODES))
         if self.target_probe_weight < 0:
             raise ValueError(
                 f"policy.target_probe_weight must be >= 0, got {self.target_probe_weight}"
             )
+        if self.target_token not in TARGET_TOKENS:
+            raise ValueError(unknown("policy.target_token", self.target_token, TARGET_TOKENS))
+        if self.target_token == "predicted" and self.target_probe_weight <= 0:
+            raise ValueError(
+                "policy.target_token=predicted learns the position from the target probe: "
+                "set policy.target_probe_weight > 0 (e.g. 0.5)"
+            )
         if self.target_probe_weight > 0 and self.image_encoder != "conv":
             raise ValueError(
                 "policy.target_probe_weight reads the conv encoder's keypoints; set policy.image_encoder=conv"
             )
+        if self.keypoint_stride not in (4, 8):
+            raise ValueError(f"policy.keypoint_stride must be 4 or 8, got {self.keypoint_stride}")
         if self.mode not in MODES:
             raise ValueError(unknown("policy.mode", self.mode, MODES))
         if self.horizon < 1 or not 1 <= self.n_action_steps <= self.horizon:

@@ -22,12 +22,14 @@ from vla.policies.backbone_runner import BackboneRunner
 from vla.policies.configuration import PolicyConfig
 from vla.policies.heads import HEADS
 from vla.policies.target_probe import TargetProbe
+from vla.policies.text_pooling import TextPool
 from vla.suggest import unknown
 from vla.tokenizers.image import KEYPOINTS, ImageTokenizer
 from vla.tokenizers.normalize import Normalizer
 from vla.tokenizers.state import StateTokenizer
 from vla.tokenizers.text import TextTokenizer
 
+TARGET_SCALE_M = 0.25  # table positions are within about +-0.5 m: bring them near unit scale
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -43,6 +45,13 @@ class VLAPolicy(nn.Module):
         self.schemas = dict(sorted(schemas.items()))
         self.stats = {r: stats[r] for r in self.schemas}
         self.robots = list(self.schemas)
+        not_joints = [r for r, s in self.schemas.items() if s.action_mode != "joint_position"]
+        if config.action_mode == "relative" and not_joints:
+            raise ValueError(
+                f"policy.action_mode=relative subtracts measured joints from joint targets, but "
+                f"{not_joints} act in another mode ({self.schemas[not_joints[0]].action_mode}): "
+                "use policy.action_mode=absolute"
+            )
         dims = {r: s.action_dim for r, s in self.schemas.items()}
         self.max_dim = max(dims.values())
         bb = backbone or backbone_lib.load(
@@ -61,18 +70,28 @@ class VLAPolicy(nn.Module):
             self.stats, self.max_dim, relative=config.action_mode == "relative"
         )
         self.text = TextTokenizer(bb.tokenizer, config.max_text_tokens)
+        self.text_pool = TextPool(width, config.text_pooling)
         self.images = ImageTokenizer(
             width,
             config.image_size,
             config.patch_size,
             len(config.cameras),
             encoder=config.image_encoder,
+            keypoint_stride=config.keypoint_stride,
         )
         self.state_tokens = StateTokenizer(width, {r: s.state_dim for r, s in self.schemas.items()})
         self.head = HEADS[config.head](config, width, dims, self.lm.config.vocab_size)
+        predicted = config.target_token == "predicted"
         self.target_probe = (
-            TargetProbe(len(config.cameras) * 2 * KEYPOINTS, self.robots)
+            TargetProbe(
+                len(config.cameras) * 2 * KEYPOINTS, self.robots, context=width if predicted else 0
+            )
             if config.target_probe_weight > 0
+            else None
+        )
+        self.target_token = (
+            nn.Sequential(nn.Linear(2, 64), nn.GELU(), nn.Linear(64, width))
+            if config.target_token != "none"
             else None
         )
         self._set_mode()
@@ -96,25 +115,34 @@ class VLAPolicy(nn.Module):
             )
 
     # ----- prefix: text, images, state, embodiment -------------------------------------------
-    def _prefix(self, images, state, instructions, robots):
-        """Normalised tokens of everything observed: (B, L, W) embeddings, (B, L) mask, and the
-        conv encoder's (B, C * 2K) keypoints (None for patches)."""
+    def _prefix(self, images, state, instructions, robots, target_xy=None):
+        """Normalised tokens of everything observed: (B, L, W) embeddings, (B, L) mask, and what
+        the encoders saw: the conv encoder's (B, C * 2K) "keypoints" (None for patches) and the
+        instruction's pooled (B, W) "text". `target_xy` (B, 2) metres:
+        the true target position, read only with policy.target_token=privileged."""
         state = self.normalizer.state(state.float(), robots)
         ids, text_mask = self.text(instructions, device=state.device)
         dtype = self.lm.get_input_embeddings().weight.dtype
         words = self.run.embed(ids)  # (B, T, W), left-padded
-        m = text_mask[..., None].to(words.dtype)
-        pooled = (words * m).sum(1) / m.sum(1).clamp_min(1)  # (B, W): what the sentence says
+        pooled = self.text_pool(words, text_mask)  # (B, W): what the sentence says
         image_tokens, points = self.images(images, pooled)
         parts = [
             words,
             image_tokens.to(dtype),  # (B, C*N, W)
             self.state_tokens(state, robots).to(dtype),  # (B, 2, W)
         ]
+        if self.target_token is not None:
+            if self.config.target_token == "predicted":
+                xy = self.target_probe(points, robots, pooled)  # from pixels and words
+            else:
+                xy = _checked_target(target_xy)
+            xy = xy.to(state.device, self.target_token[0].weight.dtype)
+            parts.append(self.target_token(xy / TARGET_SCALE_M)[:, None].to(dtype))  # (B, 1, W)
         mask = torch.cat(
-            [text_mask, text_mask.new_ones(state.shape[0], parts[1].shape[1] + 2)], dim=1
+            [text_mask, text_mask.new_ones(state.shape[0], sum(p.shape[1] for p in parts[1:]))],
+            dim=1,
         )
-        return torch.cat(parts, dim=1), mask, points
+        return torch.cat(parts, dim=1), mask, {"keypoints": points, "text": pooled}
 
     # ----- training ----------------------------------------------------------------------
     def forward(self, batch: dict) -> tuple[torch.Tensor, dict]:
@@ -127,8 +155,8 @@ class VLAPolicy(nn.Module):
             raise ValueError(
                 f"batch has action chunks of {actions.shape[1]} steps; the policy predicts {self.config.horizon}"
             )
-        prefix, mask, points = self._prefix(
-            batch["images"], batch["state"], list(batch["instruction"]), robots
+        prefix, mask, seen = self._prefix(
+            batch["images"], batch["state"], list(batch["instruction"]), robots, batch.get("target_xy")
         )
         targets = self.normalizer.action(actions, robots, state=batch["state"])
         valid = (~batch["action_is_pad"])[:, :, None] & batch["dim_mask"][:, None, :]  # (B, H, D)
@@ -139,7 +167,9 @@ class VLAPolicy(nn.Module):
                     "policy.target_probe_weight > 0 needs 'target_xy' in the batch: "
                     "a dataset collected with the target's position (vla collect)"
                 )
-            probe_loss, probe_cm = self.target_probe.loss(points, batch["target_xy"], robots)
+            probe_loss, probe_cm = self.target_probe.loss(
+                seen["keypoints"], batch["target_xy"], robots, seen["text"]
+            )
             loss = loss + self.config.target_probe_weight * probe_loss
             logs["target_cm"] = probe_cm
         logs["loss"] = float(loss.detach())
@@ -183,15 +213,25 @@ class VLAPolicy(nn.Module):
         )  # (1, C, 3, H, W)
         padded = np.zeros(self.max_dim, np.float32)
         padded[: schema.state_dim] = state
-        return images, torch.from_numpy(padded)[None].to(device), [obs["instruction"]]
+        target = None
+        if self.config.target_token == "privileged":
+            if "target_xy" not in obs:
+                raise ValueError(
+                    "this policy was trained with policy.target_token=privileged: the observation needs "
+                    "'target_xy' (the named cube's table position, metres), which only simulation knows"
+                )
+            target = torch.as_tensor(np.asarray(obs["target_xy"], np.float32)).reshape(1, 2)
+        return images, torch.from_numpy(padded)[None].to(device), [obs["instruction"]], target
 
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
     @torch.no_grad()
-    def predict_normalized(self, images, state, instructions, robots) -> torch.Tensor:
-        prefix, mask, _ = self._prefix(images, state, instructions, robots)
+    def predict_normalized(
+        self, images, state, instructions, robots, target_xy=None
+    ) -> torch.Tensor:
+        prefix, mask, _ = self._prefix(images, state, instructions, robots, target_xy)
         return self.head.predict(self.run, prefix, mask, robots)  # (B, H, D) in [-1, 1]
 
     @torch.no_grad()
@@ -204,8 +244,12 @@ class VLAPolicy(nn.Module):
         images = torch.cat([p[0] for p in parts])
         state = torch.cat([p[1] for p in parts])
         instructions = [p[2][0] for p in parts]
+        privileged = self.config.target_token == "privileged"
+        target = torch.cat([p[3] for p in parts]) if privileged else None
         chunks = self.normalizer.unaction(
-            self.predict_normalized(images, state, instructions, robots), robots, state=state
+            self.predict_normalized(images, state, instructions, robots, target),
+            robots,
+            state=state,
         )
         out = []
         for i, r in enumerate(robots):  # the last step of post-processing: the robot's own bounds
@@ -257,3 +301,18 @@ class VLAPolicy(nn.Module):
         from vla.policies import checkpoint
 
         return checkpoint.load(directory, device=device, backbone=backbone)
+
+
+def _checked_target(target_xy) -> torch.Tensor:
+    if target_xy is None:
+        raise KeyError(
+            "policy.target_token=privileged needs 'target_xy' (the named cube's position): train on a "
+            "dataset collected with it (vla collect records it) and act in simulation"
+        )
+    target_xy = torch.as_tensor(target_xy)
+    if not torch.isfinite(target_xy).all():
+        raise ValueError(
+            "target_xy holds NaN: some episodes did not record their target's position; "
+            "recollect them with vla collect"
+        )
+    return target_xy

@@ -274,3 +274,28 @@ def test_target_probe_needs_the_conv_encoder_and_the_positions():
         PolicyConfig(**{**TINY_POLICY, "target_probe_weight": 1.0})
     with pytest.raises(ValueError, match=">= 0"):
         PolicyConfig(**{**TINY_POLICY, "image_encoder": "conv", "target_probe_weight": -1.0})
+
+
+def test_privileged_target_is_an_input_the_policy_needs_to_act(dataset, tmp_path):
+    """policy.target_token=privileged (the diagnosis): the named cube's position trains as a token,
+    the saved policy's actions depend on it, and acting without it is refused."""
+    root, _ = dataset
+    cfg = two_step_config(root, tmp_path / "privileged")
+    engines.run(cfg, PolicyConfig(**{**TINY_POLICY, "target_token": "privileged"}))
+    policy = VLAPolicy.from_pretrained(Path(cfg.output) / "policy")
+    assert policy.config.target_token == "privileged" and policy.target_token is not None
+    schema = policy.schemas["ur5e"]
+    obs = {
+        "images": {
+            c: torch.zeros(32, 32, 3, dtype=torch.uint8).numpy() for c in ("front", "wrist")
+        },
+        "instruction": "touch the red cube",
+        "state": [0.1] * schema.state_dim,
+    }
+    near = policy.predict_action_chunk({**obs, "target_xy": [0.4, 0.0]}, "ur5e")
+    far = policy.predict_action_chunk({**obs, "target_xy": [0.4, 0.3]}, "ur5e")
+    assert abs(near - far).max() > 1e-4
+    with pytest.raises(ValueError, match="target_xy"):
+        policy.predict_action_chunk(obs, "ur5e")
+    with pytest.raises(ValueError, match="NaN"):
+        policy.predict_action_chunk({**obs, "target_xy": [float("nan"), 0.0]}, "ur5e")

@@ -26,17 +26,22 @@ KEYPOINTS = 32  # spatial-softmax keypoints per camera (conv encoder)
 class ConvStem(nn.Module):
     """(N, 3, H, W) -> (N, width, H/p, W/p) feature grid and (N, 2 * KEYPOINTS) keypoints.
 
-    Stride-2 3x3 convolutions with GroupNorm until the grid is p times smaller; keypoints are
-    read from the stride-8 map (finer than the token grid)."""
+    Stride-2 3x3 convolutions with GroupNorm until the grid is p times smaller. The
+    instruction's FiLM and the keypoints act on the map of stride `keypoint_stride` (8, or
+    4 for twice the resolution: at 64 px a cube is 2-3 pixels wide, a third of a stride-8
+    cell)."""
 
-    channels = 128  # of the stride-8 map that FiLM modulates and keypoints are read from
+    channels = 128  # of the stride-8 map
+    widths = {2: 32, 4: 64, 8: 128}  # channels of the map at each stride
 
-    def __init__(self, width: int, patch_size: int):
+    def __init__(self, width: int, patch_size: int, keypoint_stride: int = 8):
         super().__init__()
         if patch_size < 8 or patch_size & (patch_size - 1):
             raise ValueError(
                 f"the conv encoder needs a power-of-two patch_size >= 8, got {patch_size}"
             )
+        if keypoint_stride not in (4, 8):
+            raise ValueError(f"keypoint_stride must be 4 or 8, got {keypoint_stride}")
         channels = [3, 32, 64, self.channels]
         layers = []
         for cin, cout in zip(channels[:-1], channels[1:], strict=True):
@@ -45,22 +50,25 @@ class ConvStem(nn.Module):
                 nn.GroupNorm(8, cout),
                 nn.GELU(),
             ]
-        self.fine = nn.Sequential(*layers)  # stride 8
+        self.fine = nn.Sequential(*layers)  # stride 8; three layers per stride-2 step
+        self.split = 3 * (keypoint_stride.bit_length() - 1)  # layers up to keypoint_stride
+        self.film_channels = self.widths[keypoint_stride]
         coarse = []
         for _ in range(patch_size.bit_length() - 4):  # further stride-2 steps to reach p
             c = self.channels
             coarse += [nn.Conv2d(c, c, 3, stride=2, padding=1), nn.GroupNorm(8, c), nn.GELU()]
         self.coarse = nn.Sequential(*coarse)
         self.to_width = nn.Conv2d(self.channels, width, 1)
-        self.keypoint_logits = nn.Conv2d(self.channels, KEYPOINTS, 1)
+        self.keypoint_logits = nn.Conv2d(self.film_channels, KEYPOINTS, 1)
 
     def forward(self, x: torch.Tensor, film=None) -> tuple[torch.Tensor, torch.Tensor]:
-        fine = self.fine(x)  # (N, 128, H/8, W/8)
-        if film is not None:  # (N, 2 * 128): scale and shift per channel, from the instruction
-            gamma, beta = film.to(fine.dtype)[:, :, None, None].chunk(2, dim=1)
-            fine = fine * (1 + gamma) + beta
+        early = self.fine[: self.split](x)  # (N, film_channels, H/s, W/s), s = keypoint_stride
+        if film is not None:  # (N, 2 * film_channels): scale and shift per channel
+            gamma, beta = film.to(early.dtype)[:, :, None, None].chunk(2, dim=1)
+            early = early * (1 + gamma) + beta
+        fine = self.fine[self.split :](early)  # (N, 128, H/8, W/8)
         grid = self.to_width(self.coarse(fine))  # (N, width, H/p, W/p)
-        logits = self.keypoint_logits(fine)  # (N, K, h, w)
+        logits = self.keypoint_logits(early)  # (N, K, h, w)
         n, k, h, w = logits.shape
         attn = logits.flatten(2).softmax(-1).view(n, k, h, w)
         ys = torch.linspace(-1, 1, h, device=x.device, dtype=attn.dtype)
@@ -78,6 +86,7 @@ class ImageTokenizer(nn.Module):
         patch_size: int = 16,
         num_cameras: int = 2,
         encoder: str = "patch",
+        keypoint_stride: int = 8,
     ):
         super().__init__()
         if image_size % patch_size:
@@ -93,9 +102,11 @@ class ImageTokenizer(nn.Module):
             self.patch = nn.Conv2d(3, width, kernel_size=patch_size, stride=patch_size)
             self.tokens_per_camera = grid_tokens
         else:
-            self.stem = ConvStem(width, patch_size)
+            self.stem = ConvStem(width, patch_size, keypoint_stride)
             self.keypoints = nn.Linear(2 * KEYPOINTS, width)
-            self.film = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, 2 * ConvStem.channels))
+            self.film = nn.Sequential(
+                nn.LayerNorm(width), nn.Linear(width, 2 * self.stem.film_channels)
+            )
             nn.init.zeros_(self.film[1].weight)  # starts as the identity: no modulation
             nn.init.zeros_(self.film[1].bias)
             self.tokens_per_camera = grid_tokens + 1

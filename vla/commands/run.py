@@ -19,7 +19,12 @@ def run(cfg) -> int:
 
         policy = VLAPolicy.from_pretrained(cfg.policy.path)
     size = cfg.image_size or (policy.config.image_size if policy else 128)
-    env = TabletopEnv(robot=cfg.robot, task=parsed["task"], image_size=size)
+    control = "joint"
+    if policy is not None and cfg.robot in policy.schemas:  # drive the arm as it was trained to
+        from vla.evaluation.evaluate import control_of
+
+        control = control_of(policy.schemas[cfg.robot].to_dict())
+    env = TabletopEnv(robot=cfg.robot, task=parsed["task"], image_size=size, control=control)
     options = {"instruction": cfg.instruction, "target": parsed["target"]}
     if parsed["receptacle"]:
         options["receptacle"] = parsed["receptacle"]

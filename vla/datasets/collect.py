@@ -31,6 +31,9 @@ class CollectConfig:
     # std (rad) of Gaussian noise on the executed arm joint targets; the clean expert action is
     # what is recorded (DART). 0 records the expert's own trajectories.
     action_noise: float = 0.0
+    # joint: absolute joint targets; ee_delta: TCP pose changes through the env's IK (every
+    # robot the same 5-D action, the state the TCP pose)
+    control: str = "joint"
 
     def __post_init__(self):
         from vla.envs.registration import check_cells
@@ -38,6 +41,13 @@ class CollectConfig:
         check_cells(self.robots, self.tasks)
         if self.episodes < 1 or self.workers < 1:
             raise ValueError("episodes and workers must be at least 1")
+        from vla.envs.tabletop_env import CONTROLS
+        from vla.suggest import unknown
+
+        if self.control not in CONTROLS:
+            raise ValueError(unknown("control", self.control, CONTROLS))
+        if self.action_noise > 0 and self.control != "joint":
+            raise ValueError("action_noise is in radians of joint targets: use it with control=joint")
         if self.action_noise < 0:
             raise ValueError(f"action_noise must be >= 0 (rad), got {self.action_noise}")
 
@@ -61,9 +71,10 @@ def make_worker_class():
     class CollectWorker:
         """Owns one env per (robot, task); runs an expert episode per call."""
 
-        def __init__(self, image_size: int, action_noise: float = 0.0):
+        def __init__(self, image_size: int, action_noise: float = 0.0, control: str = "joint"):
             self.image_size = image_size
             self.action_noise = action_noise
+            self.control = control
             self.envs = {}
 
         def run(self, robot: str, task: str, seed: int, instruction_set: str) -> dict:
@@ -74,7 +85,7 @@ def make_worker_class():
 
             if (robot, task) not in self.envs:
                 self.envs[robot, task] = TabletopEnv(
-                    robot=robot, task=task, image_size=self.image_size
+                    robot=robot, task=task, image_size=self.image_size, control=self.control
                 )
             env = self.envs[robot, task]
             perturb = None
@@ -160,7 +171,7 @@ def collect(cfg: CollectConfig) -> CollectSummary:
             log_to_driver=False,
         )
     worker_cls = make_worker_class()
-    workers = [worker_cls.remote(cfg.image_size, cfg.action_noise) for _ in range(cfg.workers)]
+    workers = [worker_cls.remote(cfg.image_size, cfg.action_noise, cfg.control) for _ in range(cfg.workers)]
     pending = {}  # object ref -> (worker slot, job)
 
     def submit(slot):
@@ -192,7 +203,7 @@ def collect(cfg: CollectConfig) -> CollectSummary:
             except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError):
                 # The actor died: replace it and run the same episode again.
                 summary.worker_restarts += 1
-                workers[slot] = worker_cls.remote(cfg.image_size, cfg.action_noise)
+                workers[slot] = worker_cls.remote(cfg.image_size, cfg.action_noise, cfg.control)
                 budget[cell] += 1
                 retry[cell].append(job[2])
                 submit(slot)

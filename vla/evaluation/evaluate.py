@@ -123,6 +123,7 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
                 log_to_driver=False,
             )
         server, n_steps, size = None, 1, cfg.image_size or 128
+        privileged, controls = False, {}
         if cfg.policy_path != EXPERT:
             import torch
 
@@ -134,6 +135,8 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
             ).remote(str(Path(cfg.policy_path).resolve()), "cuda" if gpu else "cpu")
             info = ray.get(server.config.remote())
             n_steps, size = info["n_action_steps"], cfg.image_size or info["image_size"]
+            privileged = info.get("privileged_target", False)
+            controls = {r: control_of(s) for r, s in info["schemas"].items()}
             if cfg.n_action_steps is not None:
                 if not 1 <= cfg.n_action_steps <= info["horizon"]:
                     raise ValueError(
@@ -150,7 +153,13 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
 
         def make_worker():
             return EvalWorker.remote(
-                size, server, n_steps, latency, cfg.latency_ms is not None and cfg.latency_ms < 0
+                size,
+                server,
+                n_steps,
+                latency,
+                cfg.latency_ms is not None and cfg.latency_ms < 0,
+                privileged,
+                controls,
             )
 
         workers = [make_worker() for _ in range(cfg.workers)]
@@ -226,3 +235,8 @@ def _rewrite(path: Path, records: list[dict]) -> None:
 
     if path.is_file():
         atomic.write_bytes(path, "".join(json.dumps(r) + "\n" for r in records).encode())
+
+
+def control_of(schema: dict) -> str:
+    """The env control a policy was trained on, from its robot's embodiment schema."""
+    return "ee_delta" if schema["action_mode"] == "ee_delta" else "joint"
