@@ -5,8 +5,8 @@ Observation: {"images": {camera: uint8 (H, W, 3)}, "state": float32 (joints + gr
 [0, 1] (1 = closed), see `env.unwrapped.embodiment`. With `control="ee_delta"` the arm is
 driven in task space instead, the same way for every robot: the action moves a commanded
 top-down TCP pose by (dx, dy, dz) metres and dyaw radians, the env's differential IK turns it
-into joint targets, and the state is the measured TCP pose (x, y, z, yaw) and the gripper. Terminates on success; truncates at the
-task's step limit. `info["is_success"]` every step.
+into joint targets, and the state is the measured TCP pose (x, y, z, yaw) and the gripper.
+Terminates on success; truncates at the task's step limit. `info["is_success"]` every step.
 """
 
 from __future__ import annotations
@@ -301,6 +301,7 @@ class TabletopEnv(Env):
             self._cmd_q, self._cmd_p, top_down(self._cmd_yaw), iters=15
         )
         return self._cmd_q
+
     def _apply_controls(self, arm: np.ndarray, grip: float) -> None:
         self.data.ctrl[self.index.arm_actuators] = arm
         self.data.ctrl[self.index.gripper_actuators] = self._ctrl_open + grip * (

@@ -156,7 +156,11 @@ class VLAPolicy(nn.Module):
                 f"batch has action chunks of {actions.shape[1]} steps; the policy predicts {self.config.horizon}"
             )
         prefix, mask, seen = self._prefix(
-            batch["images"], batch["state"], list(batch["instruction"]), robots, batch.get("target_xy")
+            batch["images"],
+            batch["state"],
+            list(batch["instruction"]),
+            robots,
+            batch.get("target_xy"),
         )
         targets = self.normalizer.action(actions, robots, state=batch["state"])
         valid = (~batch["action_is_pad"])[:, :, None] & batch["dim_mask"][:, None, :]  # (B, H, D)

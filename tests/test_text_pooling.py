@@ -23,7 +23,11 @@ def test_attention_pool_learns_to_read_one_word():
     the pool puts most of its weight on the colour word (the mean gives it 1/12)."""
     torch.manual_seed(0)
     width, n, length = 16, 256, 12
-    template, fillers, colours = torch.randn(length, width), torch.randn(6, width), torch.randn(3, width)
+    template, fillers, colours = (
+        torch.randn(length, width),
+        torch.randn(6, width),
+        torch.randn(3, width),
+    )
     label = torch.randint(0, 3, (n,))
     words = template.repeat(n, 1, 1)
     words[:, 6:] = fillers[torch.randint(0, 6, (n, length - 6))]

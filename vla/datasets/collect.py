@@ -47,7 +47,9 @@ class CollectConfig:
         if self.control not in CONTROLS:
             raise ValueError(unknown("control", self.control, CONTROLS))
         if self.action_noise > 0 and self.control != "joint":
-            raise ValueError("action_noise is in radians of joint targets: use it with control=joint")
+            raise ValueError(
+                "action_noise is in radians of joint targets: use it with control=joint"
+            )
         if self.action_noise < 0:
             raise ValueError(f"action_noise must be >= 0 (rad), got {self.action_noise}")
 
@@ -171,7 +173,9 @@ def collect(cfg: CollectConfig) -> CollectSummary:
             log_to_driver=False,
         )
     worker_cls = make_worker_class()
-    workers = [worker_cls.remote(cfg.image_size, cfg.action_noise, cfg.control) for _ in range(cfg.workers)]
+    workers = [
+        worker_cls.remote(cfg.image_size, cfg.action_noise, cfg.control) for _ in range(cfg.workers)
+    ]
     pending = {}  # object ref -> (worker slot, job)
 
     def submit(slot):
