@@ -21,6 +21,7 @@ from gymnasium import Env, spaces
 
 from vla.embodiment import Embodiment
 from vla.envs import language, scene
+from vla.envs.ik import DifferentialIK, top_down
 from vla.envs.robots import registry as robots
 from vla.envs.tasks import layout
 from vla.envs.tasks import registry as tasks
@@ -287,8 +288,6 @@ class TabletopEnv(Env):
     # ----- internals -------------------------------------------------------------------
     def _ee_to_joints(self, delta: np.ndarray) -> np.ndarray:
         """Move the commanded TCP pose by `delta` (dx, dy, dz, dyaw); IK gives joint targets."""
-        from vla.envs.ik import DifferentialIK, top_down
-
         if self._ik is None:
             self._ik = DifferentialIK(self.model, self.index)
         base = np.asarray(self.robot.base_pos, dtype=float)

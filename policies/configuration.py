@@ -91,6 +91,11 @@ class PolicyConfig:
         if not self.cameras:
             raise ValueError("policy.cameras needs at least one camera")
 
+    @property
+    def reads_true_target(self) -> bool:
+        """Acting needs obs["target_xy"] (the privileged diagnosis): only simulation has it."""
+        return self.target_token == "privileged"
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["cameras"] = list(self.cameras)

@@ -46,13 +46,19 @@ class TargetProbe(nn.Module):
         return out / UNIT
 
     def loss(self, keypoints, target_xy, robots, context=None) -> tuple[torch.Tensor, float]:
-        """Smooth L1 in decimetres over the samples whose target is known (NaN where not);
-        also the mean error in centimetres, for the logs."""
-        target_xy = target_xy.to(keypoints.device).float()
+        """The probe's prediction from `keypoints`, scored by `error`."""
+        return self.error(self.forward(keypoints, robots, context), target_xy)
+
+    @staticmethod
+    def error(pred: torch.Tensor, target_xy: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """(B, 2) predicted positions (metres) against the true ones: smooth L1 in decimetres
+        over the samples whose target is known (NaN where not), and the mean error in
+        centimetres, for the logs."""
+        target_xy = target_xy.to(pred.device).float()
         known = torch.isfinite(target_xy).all(-1)
         if not known.any():
-            return keypoints.sum() * 0.0, float("nan")
-        pred = self.forward(keypoints, robots, context)[known]
+            return pred.sum() * 0.0, float("nan")
+        pred = pred[known]
         want = target_xy[known]
         loss = F.smooth_l1_loss(pred * UNIT, want * UNIT)
         cm = float((pred - want).detach().norm(dim=-1).mean()) * 100

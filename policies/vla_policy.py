@@ -117,9 +117,10 @@ class VLAPolicy(nn.Module):
     # ----- prefix: text, images, state, embodiment -------------------------------------------
     def _prefix(self, images, state, instructions, robots, target_xy=None):
         """Normalised tokens of everything observed: (B, L, W) embeddings, (B, L) mask, and what
-        the encoders saw: the conv encoder's (B, C * 2K) "keypoints" (None for patches) and the
-        instruction's pooled (B, W) "text". `target_xy` (B, 2) metres:
-        the true target position, read only with policy.target_token=privileged."""
+        the encoders saw: the conv encoder's (B, C * 2K) "keypoints" (None for patches), the
+        instruction's pooled (B, W) "text" and, with target_token=predicted, the probe's (B, 2)
+        "target" estimate. `target_xy` (B, 2) metres: the true target position, read only with
+        policy.target_token=privileged."""
         state = self.normalizer.state(state.float(), robots)
         ids, text_mask = self.text(instructions, device=state.device)
         dtype = self.lm.get_input_embeddings().weight.dtype
@@ -131,18 +132,19 @@ class VLAPolicy(nn.Module):
             image_tokens.to(dtype),  # (B, C*N, W)
             self.state_tokens(state, robots).to(dtype),  # (B, 2, W)
         ]
+        seen = {"keypoints": points, "text": pooled}
         if self.target_token is not None:
-            if self.config.target_token == "predicted":
-                xy = self.target_probe(points, robots, pooled)  # from pixels and words
-            else:
+            if self.config.reads_true_target:
                 xy = _checked_target(target_xy)
+            else:
+                xy = seen["target"] = self.target_probe(points, robots, pooled)  # pixels, words
             xy = xy.to(state.device, self.target_token[0].weight.dtype)
             parts.append(self.target_token(xy / TARGET_SCALE_M)[:, None].to(dtype))  # (B, 1, W)
         mask = torch.cat(
             [text_mask, text_mask.new_ones(state.shape[0], sum(p.shape[1] for p in parts[1:]))],
             dim=1,
         )
-        return torch.cat(parts, dim=1), mask, {"keypoints": points, "text": pooled}
+        return torch.cat(parts, dim=1), mask, seen
 
     # ----- training ----------------------------------------------------------------------
     def forward(self, batch: dict) -> tuple[torch.Tensor, dict]:
@@ -171,9 +173,10 @@ class VLAPolicy(nn.Module):
                     "policy.target_probe_weight > 0 needs 'target_xy' in the batch: "
                     "a dataset collected with the target's position (vla collect)"
                 )
-            probe_loss, probe_cm = self.target_probe.loss(
-                seen["keypoints"], batch["target_xy"], robots, seen["text"]
-            )
+            estimate = seen.get("target")  # the token's own input: score it, don't recompute
+            if estimate is None:
+                estimate = self.target_probe(seen["keypoints"], robots, seen["text"])
+            probe_loss, probe_cm = self.target_probe.error(estimate, batch["target_xy"])
             loss = loss + self.config.target_probe_weight * probe_loss
             logs["target_cm"] = probe_cm
         logs["loss"] = float(loss.detach())
@@ -218,7 +221,7 @@ class VLAPolicy(nn.Module):
         padded = np.zeros(self.max_dim, np.float32)
         padded[: schema.state_dim] = state
         target = None
-        if self.config.target_token == "privileged":
+        if self.config.reads_true_target:
             if "target_xy" not in obs:
                 raise ValueError(
                     "this policy was trained with policy.target_token=privileged: the observation needs "
@@ -248,8 +251,7 @@ class VLAPolicy(nn.Module):
         images = torch.cat([p[0] for p in parts])
         state = torch.cat([p[1] for p in parts])
         instructions = [p[2][0] for p in parts]
-        privileged = self.config.target_token == "privileged"
-        target = torch.cat([p[3] for p in parts]) if privileged else None
+        target = torch.cat([p[3] for p in parts]) if self.config.reads_true_target else None
         chunks = self.normalizer.unaction(
             self.predict_normalized(images, state, instructions, robots, target),
             robots,

@@ -81,19 +81,11 @@ def test_unknown_control_and_joint_noise_in_task_space_are_refused():
 
 
 def ee_policy(relative: bool = False):
-    from vla.datasets.meta import array_stats
+    from tests.expert_stats import schemas_and_stats
     from vla.policies.configuration import PolicyConfig
     from vla.policies.vla_policy import VLAPolicy
 
-    schemas, stats = {}, {}
-    for robot in ("sawyer", "ur5e"):
-        env = TabletopEnv(robot=robot, task="reach", image_obs=False, control="ee_delta")
-        rec = run_episode(env, env.expert(), seed=0, record=True)
-        schemas[robot] = env.embodiment
-        stats[robot] = {
-            "observation.state": array_stats(rec["frames"]["state"]),
-            "action": array_stats(rec["frames"]["action"]),
-        }
+    schemas, stats = schemas_and_stats(("sawyer", "ur5e"), control="ee_delta")
     torch.manual_seed(0)
     cfg = PolicyConfig(
         head="chunk",

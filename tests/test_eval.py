@@ -124,21 +124,11 @@ def test_a_worker_killed_mid_eval_loses_no_episode(ray_session, tmp_path):
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
     """An untrained small policy for sawyer and ur5e at 32 px: the plumbing, not the skill."""
-    from vla.datasets.meta import array_stats
-    from vla.envs.tabletop_env import TabletopEnv
+    from tests.expert_stats import schemas_and_stats
     from vla.policies.configuration import PolicyConfig
     from vla.policies.vla_policy import VLAPolicy
-    from vla.rollout import run_episode
 
-    schemas, stats = {}, {}
-    for robot in ROBOTS:
-        env = TabletopEnv(robot=robot, task="reach", image_size=32, image_obs=False)
-        rec = run_episode(env, env.expert(), seed=0, record=True)
-        schemas[robot] = env.embodiment
-        stats[robot] = {
-            "observation.state": array_stats(rec["frames"]["state"]),
-            "action": array_stats(rec["frames"]["action"]),
-        }
+    schemas, stats = schemas_and_stats(ROBOTS)
     torch.manual_seed(0)
     cfg = PolicyConfig(
         head="chunk", horizon=4, n_action_steps=4, num_layers=2, image_size=32, patch_size=16

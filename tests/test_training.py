@@ -299,3 +299,25 @@ def test_privileged_target_is_an_input_the_policy_needs_to_act(dataset, tmp_path
         policy.predict_action_chunk(obs, "ur5e")
     with pytest.raises(ValueError, match="NaN"):
         policy.predict_action_chunk({**obs, "target_xy": [float("nan"), 0.0]}, "ur5e")
+
+
+def test_predicted_target_token_learns_from_the_probe_and_acts_from_pixels(dataset, tmp_path):
+    """policy.target_token=predicted: the probe's estimate is the token (scored by the probe
+    loss), and the saved policy acts without being told where the cube is."""
+    root, _ = dataset
+    cfg = two_step_config(root, tmp_path / "predicted")
+    options = {"image_encoder": "conv", "target_probe_weight": 0.5, "target_token": "predicted"}
+    last = engines.run(cfg, PolicyConfig(**{**TINY_POLICY, **options}))
+    assert 0 < last["target_cm"] < 100
+    policy = VLAPolicy.from_pretrained(Path(cfg.output) / "policy")
+    assert policy.target_probe.context and policy.target_token is not None
+    obs = {
+        "images": {
+            c: torch.zeros(32, 32, 3, dtype=torch.uint8).numpy() for c in ("front", "wrist")
+        },
+        "instruction": "touch the red cube",
+        "state": [0.1] * policy.schemas["ur5e"].state_dim,
+    }
+    assert policy.predict_action_chunk(obs, "ur5e").shape == (4, policy.schemas["ur5e"].action_dim)
+    with pytest.raises(ValueError, match="target_probe_weight > 0"):
+        PolicyConfig(**{**TINY_POLICY, **options, "target_probe_weight": 0.0})

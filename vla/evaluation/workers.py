@@ -33,7 +33,7 @@ class PolicyServer:
             "image_size": self.policy.config.image_size,
             "robots": self.policy.robots,
             "schemas": {r: s.to_dict() for r, s in self.policy.schemas.items()},
-            "privileged_target": self.policy.config.target_token == "privileged",
+            "privileged_target": self.policy.config.reads_true_target,
         }
 
     async def predict(self, obs: dict, robot: str):
