@@ -3,7 +3,8 @@
 The expert keeps a commanded TCP position that moves towards the current waypoint at a bounded
 speed; IK (seeded with the last command) turns it into joint-position targets, the same action
 space a policy uses. With the env's `ee_delta` control it hands out the commanded pose's change
-instead (the yaw turned at a bounded rate), and the env runs the same IK. It reads privileged
+instead (the yaw turned at a bounded rate), with `ee_pose` the commanded pose itself, and the
+env runs the same IK. It reads privileged
 state (object poses) from the env.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from vla.envs.ik import DifferentialIK, top_down
-from vla.envs.tabletop_env import EE_STEP_YAW
+from vla.envs.tabletop_env import EE_STEP_YAW, TASK_SPACE
 
 WAYPOINT_TIMEOUT = 25  # steps at one waypoint before moving on regardless
 EE_YAW_RATE = 0.5  # of the env's largest yaw step, so turning stays smooth
@@ -52,11 +53,14 @@ class ScriptedExpert:
         step = self._v / hz
         before = (self._p, self._yaw)
         self._p = goal if dist <= step else self._p + delta * (step / dist)
-        if env.control == "ee_delta":
+        if env.control in TASK_SPACE:
             turn = EE_YAW_RATE * EE_STEP_YAW
             self._yaw = self._yaw + float(np.clip(wp.yaw - self._yaw, -turn, turn))
             self._advance(wp, goal)
-            action = np.r_[self._p - before[0], self._yaw - before[1], wp.grip]
+            if env.control == "ee_pose":
+                action = np.r_[self._p, self._yaw, wp.grip]
+            else:
+                action = np.r_[self._p - before[0], self._yaw - before[1], wp.grip]
             return np.clip(action, env.action_space.low, env.action_space.high).astype(np.float32)
         self._q, _, _ = self.ik.solve(self._q, self._p, top_down(wp.yaw), iters=15)
         self._advance(wp, goal)

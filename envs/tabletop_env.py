@@ -6,6 +6,8 @@ Observation: {"images": {camera: uint8 (H, W, 3)}, "state": float32 (joints + gr
 driven in task space instead, the same way for every robot: the action moves a commanded
 top-down TCP pose by (dx, dy, dz) metres and dyaw radians, the env's differential IK turns it
 into joint targets, and the state is the measured TCP pose (x, y, z, yaw) and the gripper.
+`control="ee_pose"` is the same with absolute world-frame targets (x, y, z, yaw): the commanded
+pose moves towards the target by at most one `ee_delta` step per control step.
 Terminates on success; truncates at the task's step limit. `info["is_success"]` every step.
 """
 
@@ -31,12 +33,15 @@ HOME_NOISE = 0.03  # rad, per joint, at reset
 STATE_MARGIN = 0.2  # rad beyond the joint limits that the state space admits
 
 
-CONTROLS = ("joint", "ee_delta")
+CONTROLS = ("joint", "ee_delta", "ee_pose")
+TASK_SPACE = ("ee_delta", "ee_pose")  # controls whose state is the TCP pose
 EE_NAMES = ("tcp_x", "tcp_y", "tcp_z", "tcp_yaw")
 EE_UNITS = ("m", "m", "m", "rad")
 EE_STEP_M = 0.05  # largest TCP move per control step (the fastest robot moves ~0.035)
 EE_STEP_YAW = 0.2  # rad per control step
 EE_REACH_M = 1.2  # the commanded TCP stays within this distance of the robot base
+EE_POSE_BOX_M = EE_REACH_M + 0.5  # ee_pose targets and the TCP state lie within +-this (world)
+EE_POSE_YAW = 2 * np.pi  # ee_pose yaw targets: the commanded yaw accumulates, so past +-pi
 
 
 def embodiment_of(
@@ -53,6 +58,21 @@ def embodiment_of(
             joint_units=EE_UNITS,
             action_low=(-d, -d, -d, -yaw, 0.0),
             action_high=(d, d, d, yaw, 1.0),
+            gripper_sign=1,
+            control_hz=robot.control_hz,
+            cameras=index.cameras,
+            description=robot.description,
+        )
+    if control == "ee_pose":
+        box, yaw = EE_POSE_BOX_M, EE_POSE_YAW
+        return Embodiment(
+            name=robot.name,
+            joint_names=EE_NAMES,
+            gripper_name="gripper",
+            action_mode="ee_pose",
+            joint_units=EE_UNITS,
+            action_low=(-box, -box, -box, -yaw, 0.0),
+            action_high=(box, box, box, yaw, 1.0),
             gripper_sign=1,
             control_hz=robot.control_hz,
             cameras=index.cameras,
@@ -120,8 +140,8 @@ class TabletopEnv(Env):
         self.action_space = spaces.Box(
             np.array(e.action_low, np.float32), np.array(e.action_high, np.float32)
         )
-        if control == "ee_delta":
-            lim = EE_REACH_M + 0.5  # the measured TCP may trail the command under contact
+        if control in TASK_SPACE:
+            lim = EE_POSE_BOX_M  # the measured TCP may trail the command under contact
             state_space = spaces.Box(
                 np.array([-lim, -lim, -lim, -np.pi, 0.0], np.float32),
                 np.array([lim, lim, lim, np.pi, 1.0], np.float32),
@@ -149,7 +169,7 @@ class TabletopEnv(Env):
         g = self.robot.gripper
         self._ctrl_open = np.array(g.ctrl_open)
         self._ctrl_closed = np.array(g.ctrl_closed)
-        self._ik = None  # built on first use (ee_delta control only)
+        self._ik = None  # built on first use (task-space control only)
 
     # ----- gymnasium API -------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -178,14 +198,19 @@ class TabletopEnv(Env):
             )
         self.episode_id += 1
         self.elapsed_steps = 0
-        if self.control == "ee_delta":  # the commanded pose starts where the arm rests
+        if self.control in TASK_SPACE:  # the commanded pose starts where the arm rests
             self._cmd_q = self.data.qpos[self.index.arm_qpos].copy()
             self._cmd_p, self._cmd_yaw = self.tcp(), self.tcp_yaw()
         return self._observation(), self._info(False)
 
     def step(self, action):
         action = self._check_action(action)
-        arm = self._ee_to_joints(action[:-1]) if self.control == "ee_delta" else action[:-1]
+        if self.control == "ee_pose":
+            arm = self._ee_to_joints(self._bounded_step(action[:-1]))
+        elif self.control == "ee_delta":
+            arm = self._ee_to_joints(action[:-1])
+        else:
+            arm = action[:-1]
         self._apply_controls(arm, action[-1])
         for _ in range(self.substeps):
             mujoco.mj_step(self.model, self.data)
@@ -286,6 +311,15 @@ class TabletopEnv(Env):
         return renderer.render()
 
     # ----- internals -------------------------------------------------------------------
+    def commanded_pose(self) -> np.ndarray:
+        """The commanded TCP pose (x, y, z, yaw) that task-space control moves and IK follows."""
+        return np.r_[self._cmd_p, self._cmd_yaw]
+
+    def _bounded_step(self, target: np.ndarray) -> np.ndarray:
+        """ee_pose: the move from the commanded pose towards `target`, at most one ee_delta step."""
+        delta = np.asarray(target, dtype=float) - self.commanded_pose()
+        return np.clip(delta, [-EE_STEP_M] * 3 + [-EE_STEP_YAW], [EE_STEP_M] * 3 + [EE_STEP_YAW])
+
     def _ee_to_joints(self, delta: np.ndarray) -> np.ndarray:
         """Move the commanded TCP pose by `delta` (dx, dy, dz, dyaw); IK gives joint targets."""
         if self._ik is None:
@@ -347,7 +381,7 @@ class TabletopEnv(Env):
     def _observation(self) -> dict:
         arm = (
             np.r_[self.tcp(), self.tcp_yaw()]
-            if self.control == "ee_delta"
+            if self.control in TASK_SPACE
             else self.data.qpos[self.index.arm_qpos]
         )
         state = np.r_[arm, self.gripper_opening()].astype(np.float32)

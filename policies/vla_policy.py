@@ -30,6 +30,7 @@ from vla.tokenizers.state import StateTokenizer
 from vla.tokenizers.text import TextTokenizer
 
 TARGET_SCALE_M = 0.25  # table positions are within about +-0.5 m: bring them near unit scale
+RELATIVE_ACTION_MODES = ("joint_position", "ee_pose")
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -45,11 +46,15 @@ class VLAPolicy(nn.Module):
         self.schemas = dict(sorted(schemas.items()))
         self.stats = {r: stats[r] for r in self.schemas}
         self.robots = list(self.schemas)
-        not_joints = [r for r, s in self.schemas.items() if s.action_mode != "joint_position"]
-        if config.action_mode == "relative" and not_joints:
+        # relative = target minus the measured state: only where the action is a target in the
+        # state's own coordinates (joint positions, or the TCP pose)
+        not_targets = [
+            r for r, s in self.schemas.items() if s.action_mode not in RELATIVE_ACTION_MODES
+        ]
+        if config.action_mode == "relative" and not_targets:
             raise ValueError(
-                f"policy.action_mode=relative subtracts measured joints from joint targets, but "
-                f"{not_joints} act in another mode ({self.schemas[not_joints[0]].action_mode}): "
+                f"policy.action_mode=relative subtracts the measured state from target actions, but "
+                f"{not_targets} act in another mode ({self.schemas[not_targets[0]].action_mode}): "
                 "use policy.action_mode=absolute"
             )
         dims = {r: s.action_dim for r, s in self.schemas.items()}

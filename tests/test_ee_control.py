@@ -1,6 +1,7 @@
-"""Task-space control (`control=ee_delta`): every robot takes the same 5-D action (TCP move and
-turn, gripper) through the env's IK, the scripted expert solves the tasks that way, and a
-policy trained on it is evaluated in the same control."""
+"""Task-space control (`control=ee_delta` and `ee_pose`): every robot takes the same 5-D action
+(TCP move and turn, or the TCP pose to go to; then the gripper) through the env's IK, the
+scripted expert solves the tasks that way, and a policy trained on it is evaluated in the same
+control."""
 
 import warnings
 
@@ -10,7 +11,7 @@ import torch
 from gymnasium.utils.env_checker import check_env
 
 from vla.envs.robots.registry import ROBOTS
-from vla.envs.tabletop_env import EE_NAMES, TabletopEnv
+from vla.envs.tabletop_env import EE_NAMES, EE_STEP_M, TASK_SPACE, TabletopEnv
 from vla.rollout import run_episode
 
 
@@ -23,13 +24,14 @@ def test_check_env_passes_in_task_space():
     env.close()
 
 
-def test_every_robot_shares_the_task_space_schema():
+@pytest.mark.parametrize("control", TASK_SPACE)
+def test_every_robot_shares_the_task_space_schema(control):
     schemas = [
-        TabletopEnv(robot=r, task="reach", image_obs=False, control="ee_delta").embodiment
+        TabletopEnv(robot=r, task="reach", image_obs=False, control=control).embodiment
         for r in ROBOTS
     ]
     assert {s.action_names for s in schemas} == {(*EE_NAMES, "gripper")}
-    assert {s.action_mode for s in schemas} == {"ee_delta"}
+    assert {s.action_mode for s in schemas} == {control}
     assert {(s.action_low, s.action_high) for s in schemas} == {
         (schemas[0].action_low, schemas[0].action_high)
     }
@@ -54,10 +56,27 @@ def test_an_action_moves_the_tcp_by_that_much_and_the_state_reports_it():
         env.step(np.array([0.5, 0, 0, 0, 0], np.float32))  # 50 cm in one step
 
 
+def test_a_pose_target_is_approached_one_bounded_step_at_a_time():
+    """ee_pose: the action is where the TCP should be; the commanded pose moves there by at most
+    one ee_delta step per control step, so a far target cannot fling the arm."""
+    env = TabletopEnv(robot="ur5e", task="reach", image_obs=False, control="ee_pose")
+    obs, _ = env.reset(seed=0)
+    start = obs["state"][:4].copy()
+    np.testing.assert_allclose(env.commanded_pose(), start, atol=1e-6)
+    target = np.r_[start[:3] + [0.12, -0.08, 0.0], start[3], 0.0].astype(np.float32)
+    env.step(target)
+    np.testing.assert_allclose(env.commanded_pose()[:3] - start[:3], [EE_STEP_M, -EE_STEP_M, 0])
+    for _ in range(11):
+        obs, *_ = env.step(target)
+    np.testing.assert_allclose(env.commanded_pose(), target[:4], atol=1e-6)
+    np.testing.assert_allclose(obs["state"][:3], target[:3], atol=0.006)
+
+
+@pytest.mark.parametrize("control", TASK_SPACE)
 @pytest.mark.parametrize("robot", list(ROBOTS))
 @pytest.mark.parametrize("task", ["reach", "lift"])
-def test_the_expert_succeeds_in_task_space(robot, task):
-    env = TabletopEnv(robot=robot, task=task, image_obs=False, control="ee_delta")
+def test_the_expert_succeeds_in_task_space(robot, task, control):
+    env = TabletopEnv(robot=robot, task=task, image_obs=False, control=control)
     results = [run_episode(env, env.expert(), seed=s)["success"] for s in range(2)]
     assert results == [True, True]
 
@@ -80,12 +99,12 @@ def test_unknown_control_and_joint_noise_in_task_space_are_refused():
         )
 
 
-def ee_policy(relative: bool = False):
+def ee_policy(relative: bool = False, control: str = "ee_delta"):
     from tests.expert_stats import schemas_and_stats
     from vla.policies.configuration import PolicyConfig
     from vla.policies.vla_policy import VLAPolicy
 
-    schemas, stats = schemas_and_stats(("sawyer", "ur5e"), control="ee_delta")
+    schemas, stats = schemas_and_stats(("sawyer", "ur5e"), control=control, horizon=4)
     torch.manual_seed(0)
     cfg = PolicyConfig(
         head="chunk",
@@ -99,12 +118,14 @@ def ee_policy(relative: bool = False):
     return VLAPolicy(cfg, schemas, stats)
 
 
-def test_relative_joint_actions_are_refused_for_task_space_robots():
+def test_relative_actions_are_refused_for_pose_changes_but_allowed_for_pose_targets():
     with pytest.raises(ValueError, match="action_mode=absolute"):
         ee_policy(relative=True)
+    assert ee_policy(relative=True, control="ee_pose").config.action_mode == "relative"
 
 
-def test_eval_drives_a_task_space_policy_in_task_space(tmp_path):
+@pytest.mark.parametrize("control", TASK_SPACE)
+def test_eval_drives_a_task_space_policy_in_task_space(tmp_path, control):
     """The env's joint action is 7-8 numbers, the policy's 5: an eval that built the wrong
     env would fail on the first step."""
     import ray
@@ -112,7 +133,7 @@ def test_eval_drives_a_task_space_policy_in_task_space(tmp_path):
     from vla.evaluation.evaluate import EvalConfig, evaluate
 
     path = tmp_path / "policy"
-    ee_policy().save_pretrained(path)
+    ee_policy(control=control).save_pretrained(path)
     cfg = EvalConfig(
         policy_path=str(path),
         robots=["sawyer", "ur5e"],

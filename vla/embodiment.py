@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields
 
-ACTION_MODES = ("joint_position", "joint_delta", "ee_delta")
+ACTION_MODES = ("joint_position", "joint_delta", "ee_delta", "ee_pose")
 
 
 @dataclass(frozen=True)

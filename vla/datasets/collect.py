@@ -32,7 +32,7 @@ class CollectConfig:
     # what is recorded (DART). 0 records the expert's own trajectories.
     action_noise: float = 0.0
     # joint: absolute joint targets; ee_delta: TCP pose changes through the env's IK (every
-    # robot the same 5-D action, the state the TCP pose)
+    # robot the same 5-D action, the state the TCP pose); ee_pose: absolute TCP pose targets
     control: str = "joint"
 
     def __post_init__(self):

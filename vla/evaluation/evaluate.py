@@ -239,4 +239,4 @@ def _rewrite(path: Path, records: list[dict]) -> None:
 
 def control_of(schema: dict) -> str:
     """The env control a policy was trained on, from its robot's embodiment schema."""
-    return "ee_delta" if schema["action_mode"] == "ee_delta" else "joint"
+    return schema["action_mode"] if schema["action_mode"] in ("ee_delta", "ee_pose") else "joint"
