@@ -48,31 +48,18 @@ def embodiment_of(
     model: mujoco.MjModel, index: scene.SceneIndex, control: str = "joint"
 ) -> Embodiment:
     robot = index.robot
-    if control == "ee_delta":
-        d, yaw = EE_STEP_M, EE_STEP_YAW
+    if control in TASK_SPACE:
+        # ee_delta: one step's move; ee_pose: a world-frame target anywhere in the box
+        step, box = (EE_STEP_M, EE_STEP_YAW), (EE_POSE_BOX_M, EE_POSE_YAW)
+        lin, yaw = step if control == "ee_delta" else box
         return Embodiment(
             name=robot.name,
             joint_names=EE_NAMES,
             gripper_name="gripper",
-            action_mode="ee_delta",
+            action_mode=control,
             joint_units=EE_UNITS,
-            action_low=(-d, -d, -d, -yaw, 0.0),
-            action_high=(d, d, d, yaw, 1.0),
-            gripper_sign=1,
-            control_hz=robot.control_hz,
-            cameras=index.cameras,
-            description=robot.description,
-        )
-    if control == "ee_pose":
-        box, yaw = EE_POSE_BOX_M, EE_POSE_YAW
-        return Embodiment(
-            name=robot.name,
-            joint_names=EE_NAMES,
-            gripper_name="gripper",
-            action_mode="ee_pose",
-            joint_units=EE_UNITS,
-            action_low=(-box, -box, -box, -yaw, 0.0),
-            action_high=(box, box, box, yaw, 1.0),
+            action_low=(-lin, -lin, -lin, -yaw, 0.0),
+            action_high=(lin, lin, lin, yaw, 1.0),
             gripper_sign=1,
             control_hz=robot.control_hz,
             cameras=index.cameras,
