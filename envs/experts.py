@@ -4,8 +4,7 @@ The expert keeps a commanded TCP position that moves towards the current waypoin
 speed; IK (seeded with the last command) turns it into joint-position targets, the same action
 space a policy uses. With the env's `ee_delta` control it hands out the commanded pose's change
 instead (the yaw turned at a bounded rate), with `ee_pose` the commanded pose itself, and the
-env runs the same IK. It reads privileged
-state (object poses) from the env.
+env runs the same IK. It reads privileged state (object poses) from the env.
 """
 
 from __future__ import annotations
