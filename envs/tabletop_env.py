@@ -257,6 +257,10 @@ class TabletopEnv(Env):
     def fixture_pos(self, name: str) -> np.ndarray:
         return self.data.mocap_pos[self.index.mocap[name]].copy()
 
+    def commanded_pose(self) -> np.ndarray:
+        """The commanded TCP pose (x, y, z, yaw) that task-space control moves and IK follows."""
+        return np.r_[self._cmd_p, self._cmd_yaw]
+
     def tcp(self) -> np.ndarray:
         return self.data.site_xpos[self.index.tcp_site].copy()
 
@@ -298,10 +302,6 @@ class TabletopEnv(Env):
         return renderer.render()
 
     # ----- internals -------------------------------------------------------------------
-    def commanded_pose(self) -> np.ndarray:
-        """The commanded TCP pose (x, y, z, yaw) that task-space control moves and IK follows."""
-        return np.r_[self._cmd_p, self._cmd_yaw]
-
     def _bounded_step(self, target: np.ndarray) -> np.ndarray:
         """ee_pose: the move from the commanded pose towards `target`, at most one ee_delta step."""
         delta = np.asarray(target, dtype=float) - self.commanded_pose()
