@@ -21,7 +21,7 @@ import mujoco
 import numpy as np
 from gymnasium import Env, spaces
 
-from vla.embodiment import Embodiment
+from vla.embodiment import TASK_SPACE, Embodiment
 from vla.envs import language, scene
 from vla.envs.ik import DifferentialIK, top_down
 from vla.envs.robots import registry as robots
@@ -33,8 +33,7 @@ HOME_NOISE = 0.03  # rad, per joint, at reset
 STATE_MARGIN = 0.2  # rad beyond the joint limits that the state space admits
 
 
-CONTROLS = ("joint", "ee_delta", "ee_pose")
-TASK_SPACE = ("ee_delta", "ee_pose")  # controls whose state is the TCP pose
+CONTROLS = ("joint", *TASK_SPACE)  # task-space controls: the state is the TCP pose
 EE_NAMES = ("tcp_x", "tcp_y", "tcp_z", "tcp_yaw")
 EE_UNITS = ("m", "m", "m", "rad")
 EE_STEP_M = 0.05  # largest TCP move per control step (the fastest robot moves ~0.035)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields
 
-ACTION_MODES = ("joint_position", "joint_delta", "ee_delta", "ee_pose")
+# Task-space action modes: each is also the env control of the same name (state: the TCP pose).
+TASK_SPACE = ("ee_delta", "ee_pose")
+ACTION_MODES = ("joint_position", "joint_delta", *TASK_SPACE)
 
 
 @dataclass(frozen=True)

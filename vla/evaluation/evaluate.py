@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vla.embodiment import TASK_SPACE
 from vla.evaluation import report, resume
 
 EXPERT = "expert"
@@ -239,4 +240,4 @@ def _rewrite(path: Path, records: list[dict]) -> None:
 
 def control_of(schema: dict) -> str:
     """The env control a policy was trained on, from its robot's embodiment schema."""
-    return schema["action_mode"] if schema["action_mode"] in ("ee_delta", "ee_pose") else "joint"
+    return schema["action_mode"] if schema["action_mode"] in TASK_SPACE else "joint"
