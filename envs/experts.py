@@ -17,6 +17,7 @@ from vla.envs.tabletop_env import EE_STEP_YAW, TASK_SPACE
 WAYPOINT_TIMEOUT = 25  # steps at one waypoint before moving on regardless
 EE_YAW_RATE = 0.5  # of the env's largest yaw step, so turning stays smooth
 ACCELERATION = 0.6  # m/s^2: speed ramps up and down, so a held cube is not shaken loose
+SETTLED = 0.02  # gripper opening change per step below which the fingers count as still
 
 
 class ScriptedExpert:
@@ -36,12 +37,20 @@ class ScriptedExpert:
         self._p = env.tcp()
         self._yaw = env.tcp_yaw()
         self._v = 0.0
+        self._opening = env.gripper_opening()
 
     def __call__(self, obs=None) -> np.ndarray:
         env = self.env
         if self._episode_id != env.episode_id:
             self._start()
+        opening = env.gripper_opening()
+        moved, self._opening = abs(opening - self._opening), opening
         wp = self._plan[min(self._i, len(self._plan) - 1)]
+        # a settling hold ends on the first frame that shows the fingers still after moving
+        if wp.settle and self._held and abs(opening - self._hold_opening) > 0.1:
+            if moved < SETTLED:
+                self._next_waypoint()
+                wp = self._plan[self._i]
         goal = np.asarray(wp.pos() if callable(wp.pos) else wp.pos, dtype=float)
         hz = env.robot.control_hz
         delta = goal - self._p
@@ -75,7 +84,12 @@ class ScriptedExpert:
         ) < max(wp.tol, 0.0)
         if reached or self._steps_here > WAYPOINT_TIMEOUT:
             self._held += 1
+            if self._held == 1:
+                self._hold_opening = self._opening
             if self._held > wp.hold or self._steps_here > WAYPOINT_TIMEOUT + wp.hold:
-                self._i = min(self._i + 1, len(self._plan) - 1)
-                self._held = 0
-                self._steps_here = 0
+                self._next_waypoint()
+
+    def _next_waypoint(self) -> None:
+        self._i = min(self._i + 1, len(self._plan) - 1)
+        self._held = 0
+        self._steps_here = 0

@@ -263,6 +263,28 @@ class TabletopEnv(Env):
     def tcp(self) -> np.ndarray:
         return self.data.site_xpos[self.index.tcp_site].copy()
 
+    def pixel_of(self, camera: str, point) -> list[float]:
+        """Where a world point appears in `camera`'s image: (u, v) in [-1, 1] across its
+        width and height, u rightwards and v downwards (the rendered image's own axes)."""
+        cam = self.model.camera(camera).id
+        local = (np.asarray(point, float) - self.data.cam_xpos[cam]) @ self.data.cam_xmat[
+            cam
+        ].reshape(3, 3)  # camera frame: x right, y up, looking along -z
+        focal = 1.0 / np.tan(np.deg2rad(self.model.cam_fovy[cam]) / 2)
+        h, w = self.image_hw
+        depth = -local[2]
+        return [float(focal * local[0] / depth * h / w), float(-focal * local[1] / depth)]
+
+    def cube_pixels(self) -> dict[str, dict[str, list[float]]]:
+        """Every cube's image position (`pixel_of`) in each camera fixed to the world (not the
+        wrist's, which moves): labels for learning to find the named cube from pixels, which
+        only simulation can give."""
+        fixed = [c for c in self.cameras if self.model.cam_bodyid[self.model.camera(c).id] == 0]
+        return {
+            cam: {f"cube_{c}": self.pixel_of(cam, self.cube_pos(c)) for c in self.index.cube_qpos}
+            for cam in fixed
+        }
+
     def tcp_yaw(self) -> float:
         """The angle in the table plane of the TCP's x axis (the fingers' closing direction)."""
         x_axis = self.data.site_xmat[self.index.tcp_site].reshape(3, 3)[:, 0]

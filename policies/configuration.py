@@ -29,13 +29,14 @@ class PolicyConfig:
     # absolute: predict the robot's joint targets; relative: predict them minus the joint
     # positions measured when the chunk starts (the gripper command stays absolute)
     action_mode: str = "absolute"
-    # > 0: an auxiliary loss (this weight) teaches the conv encoder's keypoints where the named
-    # cube lies on the table, from the positions simulation knows at training time only
+    # > 0: train the target localizer (policies/target_localizer.py: where the named cube is,
+    # from the first camera's pixels and the instruction) with this weight on its loss. Its
+    # labels (the cube's pixel and table position) come from simulation at training time only
     target_probe_weight: float = 0.0
     # one more token holding the named cube's table position: `privileged` reads the true one
     # (a diagnosis: acting needs obs["target_xy"], which only a simulator gives); `predicted`
-    # reads the target probe's estimate from the keypoints and the instruction, so the policy
-    # acts from pixels alone (needs target_probe_weight > 0 to learn it)
+    # reads the localizer's estimate when acting (trained on the true position plus noise), so
+    # the policy acts from pixels and words alone (needs target_probe_weight > 0)
     target_token: str = "none"
     # how the instruction becomes the one vector that conditions the conv encoder (FiLM):
     # mean of the prompt's word embeddings | attention (a learned query picks the words)
@@ -70,11 +71,7 @@ class PolicyConfig:
         if self.target_token == "predicted" and self.target_probe_weight <= 0:
             raise ValueError(
                 "policy.target_token=predicted learns the position from the target probe: "
-                "set policy.target_probe_weight > 0 (e.g. 0.5)"
-            )
-        if self.target_probe_weight > 0 and self.image_encoder != "conv":
-            raise ValueError(
-                "policy.target_probe_weight reads the conv encoder's keypoints; set policy.image_encoder=conv"
+                "set policy.target_probe_weight > 0 (e.g. 1.0)"
             )
         if self.keypoint_stride not in (4, 8):
             raise ValueError(f"policy.keypoint_stride must be 4 or 8, got {self.keypoint_stride}")

@@ -21,15 +21,19 @@ from vla.embodiment import Embodiment
 from vla.policies.backbone_runner import BackboneRunner
 from vla.policies.configuration import PolicyConfig
 from vla.policies.heads import HEADS
-from vla.policies.target_probe import TargetProbe
+from vla.policies.target_localizer import TargetLocalizer
 from vla.policies.text_pooling import TextPool
 from vla.suggest import unknown
-from vla.tokenizers.image import KEYPOINTS, ImageTokenizer
+from vla.tokenizers.image import ImageTokenizer
 from vla.tokenizers.normalize import Normalizer
 from vla.tokenizers.state import StateTokenizer
 from vla.tokenizers.text import TextTokenizer
 
 TARGET_SCALE_M = 0.25  # table positions are within about +-0.5 m: bring them near unit scale
+# target_token=predicted trains the token on the true position plus this much noise (the
+# localizer's own error on new scenes is about 0.7 cm), so that acting on the estimate is
+# acting on what training looked like
+TEACHER_NOISE_M = 0.01
 RELATIVE_ACTION_MODES = ("joint_position", "ee_pose")
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -86,11 +90,8 @@ class VLAPolicy(nn.Module):
         )
         self.state_tokens = StateTokenizer(width, {r: s.state_dim for r, s in self.schemas.items()})
         self.head = HEADS[config.head](config, width, dims, self.lm.config.vocab_size)
-        predicted = config.target_token == "predicted"
-        self.target_probe = (
-            TargetProbe(
-                len(config.cameras) * 2 * KEYPOINTS, self.robots, context=width if predicted else 0
-            )
+        self.target_localizer = (
+            TargetLocalizer(self.robots, width, config.image_size)
             if config.target_probe_weight > 0
             else None
         )
@@ -120,29 +121,37 @@ class VLAPolicy(nn.Module):
             )
 
     # ----- prefix: text, images, state, embodiment -------------------------------------------
-    def _prefix(self, images, state, instructions, robots, target_xy=None):
+    def _prefix(self, images, state, instructions, robots, target_xy=None, crop_box=None):
         """Normalised tokens of everything observed: (B, L, W) embeddings, (B, L) mask, and what
-        the encoders saw: the conv encoder's (B, C * 2K) "keypoints" (None for patches), the
-        instruction's pooled (B, W) "text" and, with target_token=predicted, the probe's (B, 2)
-        "target" estimate. `target_xy` (B, 2) metres: the true target position, read only with
-        policy.target_token=privileged."""
+        the encoders saw: the instruction's pooled (B, W) "text" and, with the target
+        localizer, its (B, 2) "target" estimate and (B, h, w) "heatmap". `target_xy` (B, 2)
+        metres: the true target position, read with target_token=privileged, and in training
+        with target_token=predicted (teacher forcing). `crop_box`: the loader's augmentation
+        crop (see TargetLocalizer.forward)."""
         state = self.normalizer.state(state.float(), robots)
         ids, text_mask = self.text(instructions, device=state.device)
         dtype = self.lm.get_input_embeddings().weight.dtype
         words = self.run.embed(ids)  # (B, T, W), left-padded
         pooled = self.text_pool(words, text_mask)  # (B, W): what the sentence says
-        image_tokens, points = self.images(images, pooled)
+        image_tokens, _ = self.images(images, pooled)
         parts = [
             words,
             image_tokens.to(dtype),  # (B, C*N, W)
             self.state_tokens(state, robots).to(dtype),  # (B, 2, W)
         ]
-        seen = {"keypoints": points, "text": pooled}
+        seen = {"text": pooled}
+        if self.target_localizer is not None:  # from the first camera (a world-fixed one)
+            seen["target"], seen["heatmap"] = self.target_localizer(
+                images[:, 0], pooled, robots, crop_box
+            )
         if self.target_token is not None:
             if self.config.reads_true_target:
                 xy = _checked_target(target_xy)
+            elif self.training and target_xy is not None:
+                xy = _checked_target(target_xy).to(state.device).float()
+                xy = xy + torch.randn_like(xy) * TEACHER_NOISE_M
             else:
-                xy = seen["target"] = self.target_probe(points, robots, pooled)  # pixels, words
+                xy = seen["target"].detach()  # acting: pixels and words only
             xy = xy.to(state.device, self.target_token[0].weight.dtype)
             parts.append(self.target_token(xy / TARGET_SCALE_M)[:, None].to(dtype))  # (B, 1, W)
         mask = torch.cat(
@@ -168,22 +177,31 @@ class VLAPolicy(nn.Module):
             list(batch["instruction"]),
             robots,
             batch.get("target_xy"),
+            batch.get("crop_box"),
         )
         targets = self.normalizer.action(actions, robots, state=batch["state"])
         valid = (~batch["action_is_pad"])[:, :, None] & batch["dim_mask"][:, None, :]  # (B, H, D)
         loss, logs = self.head.loss(self.run, prefix, mask, targets, valid.float(), robots)
-        if self.target_probe is not None:
-            if "target_xy" not in batch:
+        if self.target_localizer is not None:
+            uv = batch.get("target_uv")
+            if uv is None or "target_xy" not in batch or not torch.isfinite(uv[:, 0]).any():
                 raise KeyError(
-                    "policy.target_probe_weight > 0 needs 'target_xy' in the batch: "
-                    "a dataset collected with the target's position (vla collect)"
+                    "policy.target_probe_weight > 0 trains the target localizer on where the named "
+                    f"cube appears in the first camera ({self.config.cameras[0]!r}), which this "
+                    "batch does not hold: recollect the data with vla collect (it records the "
+                    "cubes' pixels in world-fixed cameras) and put a fixed camera first in "
+                    "policy.cameras"
                 )
-            estimate = seen.get("target")  # the token's own input: score it, don't recompute
-            if estimate is None:
-                estimate = self.target_probe(seen["keypoints"], robots, seen["text"])
-            probe_loss, probe_cm = self.target_probe.error(estimate, batch["target_xy"])
+            probe_loss, probe_logs = self.target_localizer.loss(
+                seen["heatmap"],
+                seen["target"],
+                robots,
+                uv[:, 0],
+                batch["target_xy"],
+                batch.get("crop_box"),
+            )
             loss = loss + self.config.target_probe_weight * probe_loss
-            logs["target_cm"] = probe_cm
+            logs.update(probe_logs)
         logs["loss"] = float(loss.detach())
         return loss, logs
 

@@ -143,10 +143,13 @@ def test_loader_mixes_robots_with_padding_and_chunk_masks(dataset):
 
 
 def test_loader_gives_the_named_cubes_starting_position(dataset):
-    """target_xy (the probe's training target) is the cube the instruction names, where the
-    episode's layout put it."""
+    """target_xy and target_uv (the localizer's labels) are the cube the instruction names:
+    where the episode's layout put it, and where the front camera shows it (the wrist camera
+    moves, so it has no label)."""
     root, _ = dataset
     ds = EpisodeDataset(root, horizon=4, split="all")
+    assert list(ds.cameras)[:2] == ["front", "wrist"]
+    dominant = {"red": 0, "green": 1, "blue": 2}
     for i in range(0, len(ds), max(1, len(ds) // 15)):
         sample = ds[i]
         record = episode_io.read_record(root / ds.episodes[int(ds.frame_episode[i])]["data_path"])
@@ -154,6 +157,15 @@ def test_loader_gives_the_named_cubes_starting_position(dataset):
         assert target in sample["instruction"]
         expected = record["initial_state"]["layout"][f"cube_{target}"][:2]
         np.testing.assert_allclose(sample["target_xy"].numpy(), expected, atol=1e-6)
+        front_uv, wrist_uv = sample["target_uv"].numpy()
+        assert np.isfinite(front_uv).all() and np.isnan(wrist_uv).all()
+        # the label points at the named cube's colour in the episode's first front image
+        first = ds[i - int(sample["frame_index"])]["images"][0].permute(1, 2, 0).numpy()
+        x, y = ((front_uv + 1) / 2 * first.shape[0]).astype(int)
+        patch = first[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2].reshape(-1, 3).astype(int)
+        c = dominant[target]
+        others = [k for k in range(3) if k != c]
+        assert (patch[:, c] > patch[:, others].max(1) + 40).any(), (target, patch)
 
 
 def test_balanced_sampling_evens_out_groups(dataset):

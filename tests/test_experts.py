@@ -56,3 +56,26 @@ def test_expert_actions_stay_in_the_action_space():
 def test_expert_success_over_50_episodes(robot, task):
     results, _ = run_expert(robot, task, range(50))
     assert sum(results) >= 48, f"{robot}/{task}: {sum(results)}/50"
+
+
+@pytest.mark.parametrize("robot", ["ur5e", "sawyer"])
+def test_the_grasp_pause_ends_when_the_fingers_stop(robot):
+    """While the fingers close, the expert repeats its action; once they stop it lifts at once.
+    A pause with nothing moving (the old fixed 6-step hold) shows a policy the same state with
+    different next actions, and a policy trained on it hovered with the cube in its fingers."""
+    env = TabletopEnv(robot=robot, task="lift", image_obs=False, control="ee_pose")
+    expert = env.expert()
+    for seed in range(3):
+        obs, _ = env.reset(seed=seed)
+        done, last, paused_still, lifted = False, None, 0, False
+        opening = env.gripper_opening()
+        while not done:
+            action = expert(obs)
+            if last is not None and action[-1] > 0.5 and np.array_equal(action, last):
+                paused_still += abs(env.gripper_opening() - opening) < 0.02
+            lifted |= last is not None and action[2] > last[2] and action[-1] > 0.5
+            last, opening = action, env.gripper_opening()
+            obs, _, term, trunc, info = env.step(action)
+            done = term or trunc
+        assert info["is_success"] and lifted
+        assert paused_still == 0, (seed, paused_still)

@@ -254,26 +254,27 @@ def test_relative_conv_policy_trains_and_acts_around_the_measured_joints(dataset
     assert abs(float(moved.mean()) - 0.2) < 0.15
 
 
-def test_target_probe_trains_with_the_policy_and_is_saved(dataset, tmp_path):
-    """policy.target_probe_weight: the trainer feeds the named cube's position, the loss logs
-    the probe's error in cm, and the checkpoint carries the probe."""
+def test_target_localizer_trains_with_the_policy_and_is_saved(dataset, tmp_path):
+    """policy.target_probe_weight: the trainer feeds the named cube's pixel and position, the
+    loss logs the localizer's error in cm, and the checkpoint carries the localizer."""
     root, _ = dataset
     cfg = two_step_config(root, tmp_path / "probe")
-    policy_cfg = PolicyConfig(
-        **{**TINY_POLICY, "image_encoder": "conv", "target_probe_weight": 0.5}
-    )
-    last = engines.run(cfg, policy_cfg)
+    last = engines.run(cfg, PolicyConfig(**{**TINY_POLICY, "target_probe_weight": 0.5}))
     assert 0 < last["target_cm"] < 100  # a finite error, in cm, on a table a metre wide
     policy = VLAPolicy.from_pretrained(Path(cfg.output) / "policy")
-    assert policy.target_probe is not None
+    assert policy.target_localizer is not None
     assert policy.config.target_probe_weight == 0.5
 
 
-def test_target_probe_needs_the_conv_encoder_and_the_positions():
-    with pytest.raises(ValueError, match="image_encoder=conv"):
-        PolicyConfig(**{**TINY_POLICY, "target_probe_weight": 1.0})
+def test_target_localizer_needs_a_fixed_camera_first(dataset, tmp_path):
+    """The wrist camera moves, so it has no pixel labels: a clear error, not a silent zero loss."""
+    root, _ = dataset
+    cfg = two_step_config(root, tmp_path / "wrist_first")
+    options = {"target_probe_weight": 0.5, "cameras": ("wrist", "front")}
+    with pytest.raises(KeyError, match="fixed camera first"):
+        engines.run(cfg, PolicyConfig(**{**TINY_POLICY, **options}))
     with pytest.raises(ValueError, match=">= 0"):
-        PolicyConfig(**{**TINY_POLICY, "image_encoder": "conv", "target_probe_weight": -1.0})
+        PolicyConfig(**{**TINY_POLICY, "target_probe_weight": -1.0})
 
 
 def test_privileged_target_is_an_input_the_policy_needs_to_act(dataset, tmp_path):
@@ -301,16 +302,17 @@ def test_privileged_target_is_an_input_the_policy_needs_to_act(dataset, tmp_path
         policy.predict_action_chunk({**obs, "target_xy": [float("nan"), 0.0]}, "ur5e")
 
 
-def test_predicted_target_token_learns_from_the_probe_and_acts_from_pixels(dataset, tmp_path):
-    """policy.target_token=predicted: the probe's estimate is the token (scored by the probe
-    loss), and the saved policy acts without being told where the cube is."""
+def test_predicted_target_token_learns_from_the_localizer_and_acts_from_pixels(dataset, tmp_path):
+    """policy.target_token=predicted: the token trains on the true position (plus noise), the
+    localizer on its labels, and the saved policy acts on the localizer's estimate without
+    being told where the cube is."""
     root, _ = dataset
     cfg = two_step_config(root, tmp_path / "predicted")
-    options = {"image_encoder": "conv", "target_probe_weight": 0.5, "target_token": "predicted"}
+    options = {"target_probe_weight": 0.5, "target_token": "predicted"}
     last = engines.run(cfg, PolicyConfig(**{**TINY_POLICY, **options}))
     assert 0 < last["target_cm"] < 100
     policy = VLAPolicy.from_pretrained(Path(cfg.output) / "policy")
-    assert policy.target_probe.context and policy.target_token is not None
+    assert policy.target_localizer is not None and policy.target_token is not None
     obs = {
         "images": {
             c: torch.zeros(32, 32, 3, dtype=torch.uint8).numpy() for c in ("front", "wrist")

@@ -33,6 +33,8 @@ def run_episode(
         "layout": getattr(unwrapped.episode, "placements", None),
         "target": info.get("target"),  # which object of the layout the instruction names
     }
+    if hasattr(unwrapped, "cube_pixels"):  # where each cube appears in the fixed cameras
+        initial["pixels"] = unwrapped.cube_pixels()
     images = {cam: [] for cam in obs.get("images", {})} if record else {}
     states, actions = [], []
     done = False

@@ -25,6 +25,9 @@ class Waypoint:
     yaw: float
     tol: float = 0.012
     hold: int = 0  # steps to stay once reached (e.g. while the fingers close)
+    # end the hold as soon as the fingers stop moving: a pause the observation cannot see (same
+    # state, frame after frame) is a pause no policy can learn to end
+    settle: bool = False
     speed: float | None = None  # m/s; None uses the robot's max_speed
 
 
@@ -77,6 +80,6 @@ def pick(view, carry_grip: float = 1.0) -> list[Waypoint]:
     return [
         Waypoint(above, grip=0.0, yaw=yaw),
         Waypoint(grasp, grip=0.0, yaw=yaw, tol=0.006, speed=robot.max_speed * 0.5),
-        Waypoint(grasp, grip=carry_grip, yaw=yaw, hold=6),
+        Waypoint(grasp, grip=carry_grip, yaw=yaw, hold=6, settle=True),
         Waypoint(above, grip=carry_grip, yaw=yaw),
     ]

@@ -40,6 +40,6 @@ class Place(Task):
         return steps + [
             Waypoint(over, grip=1.0, yaw=yaw, speed=robot.max_speed * robot.carry_speed),
             Waypoint(release, grip=1.0, yaw=yaw, speed=robot.max_speed * 0.5),
-            Waypoint(release, grip=0.0, yaw=yaw, hold=4),
+            Waypoint(release, grip=0.0, yaw=yaw, hold=4, settle=True),
             Waypoint(over, grip=0.0, yaw=yaw),
         ]

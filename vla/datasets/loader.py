@@ -119,7 +119,7 @@ class EpisodeDataset(Dataset):
             "action": np.stack(table[layout.ACTION].to_numpy(zero_copy_only=False)).astype(
                 np.float32
             ),
-            "target_xy": target_xy(episode_io.record_of(table)),
+            **target_labels(episode_io.record_of(table), self.cameras),
         }
         self._cache[pos] = data
         if len(self._cache) > self._cache_size:
@@ -145,9 +145,10 @@ class EpisodeDataset(Dataset):
         images = torch.from_numpy(
             np.stack([episode_io.decode_png(data["images"][c][t]) for c in self.cameras])
         ).permute(0, 3, 1, 2)  # (C, 3, H, W) uint8
+        crop_box = torch.tensor([0.0, 0.0, 1.0, 1.0])  # the whole image
         if self.augment:
             generator = torch.Generator().manual_seed(aug_seed) if aug_seed is not None else None
-            images = augment_images(images, generator=generator)
+            images, crop_box = augment_images(images, generator=generator)
         return {
             "images": images,
             "state": torch.from_numpy(state),
@@ -155,6 +156,8 @@ class EpisodeDataset(Dataset):
             "action_is_pad": torch.from_numpy(is_pad),
             "dim_mask": torch.from_numpy(dim_mask),
             "target_xy": torch.from_numpy(data["target_xy"]),
+            "target_uv": torch.from_numpy(data["target_uv"]),
+            "crop_box": crop_box,
             "robot_index": self.robots.index(e["robot"]),
             "robot": e["robot"],
             "task": e["task"],
@@ -164,13 +167,21 @@ class EpisodeDataset(Dataset):
         }
 
 
-def target_xy(record: dict) -> np.ndarray:
-    """The named object's table position when the episode started (metres; NaN when the
-    episode did not record it). Reach and lift move the cube only upwards, so it stays a fair
-    answer to "where is it" for the whole episode."""
+def target_labels(record: dict, cameras) -> dict[str, np.ndarray]:
+    """Where the named cube was when the episode started, for learning to find it: its table
+    position "target_xy" (2,) in metres and its image position "target_uv" (C, 2) in each of
+    `cameras` (u, v in [-1, 1]). NaN where the episode did not record it, as for moving cameras.
+    Reach and lift move the cube only upwards, so these stay a fair answer to "where is it"
+    for the whole episode."""
     initial = record.get("initial_state") or {}
-    placed = (initial.get("layout") or {}).get(f"cube_{initial.get('target')}")
-    return np.array(placed[:2] if placed else [np.nan, np.nan], np.float32)
+    name = f"cube_{initial.get('target')}"
+    placed = (initial.get("layout") or {}).get(name)
+    pixels = initial.get("pixels") or {}
+    uv = [(pixels.get(c) or {}).get(name, [np.nan, np.nan]) for c in cameras]
+    return {
+        "target_xy": np.array(placed[:2] if placed else [np.nan, np.nan], np.float32),
+        "target_uv": np.array(uv, np.float32).reshape(len(cameras), 2),
+    }
 
 
 def augment_images(
@@ -180,7 +191,8 @@ def augment_images(
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Random crop (same window for every camera of the sample) resized back, then brightness
-    and contrast jitter. uint8 (C, 3, H, W) in and out."""
+    and contrast jitter. uint8 (C, 3, H, W) in and out, with the crop window as (4,) fractions
+    of the image: top, left, height, width (image positions move with it)."""
     _, _, h, w = images.shape
 
     def uniform(lo, hi):
@@ -196,7 +208,8 @@ def augment_images(
     contrast = uniform(1 - jitter, 1 + jitter)
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
     x = (x - mean) * contrast + mean * brightness
-    return x.clamp(0, 255).to(torch.uint8)
+    box = torch.tensor([top / h, left / w, ch / h, cw / w], dtype=torch.float32)
+    return x.clamp(0, 255).to(torch.uint8), box
 
 
 def group_balanced_weights(dataset: EpisodeDataset) -> np.ndarray:
