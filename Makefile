@@ -39,10 +39,12 @@ demo: setup
 	$(VENV)/bin/vla demo
 
 # Rebuild checkpoints/demo end to end on this machine (docs/results.md): 100 expert episodes
-# per cell (Ray, ~6 min), then the 2-core CPU recipe (~17 min of training), then ship.
+# per cell in TCP pose control (Ray, ~6 min), then the 2-core CPU recipe (~20 min of
+# training), then ship. vla demo's fallback collects the same way (vla/commands/demo.py).
 CKPT_WORK  ?= outputs/checkpoint
 CKPT_DEST  ?= checkpoints/demo
-CKPT_CELLS := robots=[ur5e,sawyer] tasks=[reach,lift] image_size=64 workers=2 progress=false
+CKPT_CELLS := robots=[ur5e,sawyer] tasks=[reach,lift] image_size=64 workers=2 progress=false \
+              control=ee_pose after_success=8
 CKPT_TRAIN := policy=chunk_cpu train=cpu backbone.num_layers=2
 
 checkpoint: setup

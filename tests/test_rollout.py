@@ -34,3 +34,23 @@ def test_perturbed_actions_are_executed_but_the_clean_ones_recorded():
     # and the noise did move the arm off the clean trajectory
     n = min(len(clean["frames"]["state"]), len(noisy["frames"]["state"]))
     assert np.abs(clean["frames"]["state"][:n] - noisy["frames"]["state"][:n]).max() > 0.005
+
+
+def test_after_success_records_the_expert_carrying_on():
+    """Demonstrations can go on past the success threshold: a lift keeps rising, the record
+    says when success came, and the frames it adds are the ones recorded."""
+    env = TabletopEnv(robot="ur5e", task="lift", image_obs=False, control="ee_pose")
+    plain = rollout.run_episode(env, env.expert(), seed=3, record=True)
+    longer = rollout.run_episode(env, env.expert(), seed=3, record=True, after_success=6)
+    assert plain["success"] and longer["success"]
+    assert plain["success_step"] == plain["length"] == longer["success_step"]
+    assert longer["length"] == plain["length"] + 6 == len(longer["frames"]["action"])
+    np.testing.assert_array_equal(
+        longer["frames"]["action"][: plain["length"]], plain["frames"]["action"]
+    )
+    z = longer["frames"]["state"][:, 2]  # the TCP goes on upwards with the cube
+    assert z[-1] > z[plain["length"] - 1] + 0.05
+    # the step limit still holds
+    short = TabletopEnv(robot="ur5e", task="lift", image_obs=False, control="ee_pose", max_steps=40)
+    capped = rollout.run_episode(short, short.expert(), seed=3, after_success=100)
+    assert capped["success_step"] == plain["length"] < 40 == capped["length"]

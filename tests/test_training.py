@@ -311,6 +311,8 @@ def test_predicted_target_token_learns_from_the_localizer_and_acts_from_pixels(d
     options = {"target_probe_weight": 0.5, "target_token": "predicted"}
     last = engines.run(cfg, PolicyConfig(**{**TINY_POLICY, **options}))
     assert 0 < last["target_cm"] < 100
+    # validation reports the parts of the loss that read on their own, beside its sum
+    assert 0 < last["val_target_cm"] < 100 and 0 < last["val_l1"] < last["val_loss"]
     policy = VLAPolicy.from_pretrained(Path(cfg.output) / "policy")
     assert policy.target_localizer is not None and policy.target_token is not None
     obs = {

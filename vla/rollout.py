@@ -19,13 +19,19 @@ def run_episode(
     record: bool = False,
     encode_image: Callable[[np.ndarray], bytes] | None = None,
     perturb: Callable[[np.ndarray], np.ndarray] | None = None,
+    after_success: int = 0,
 ) -> dict:
     """Reset with `seed`, act until the episode ends. Returns its record; with `record`, also
     "frames": {"images": {camera: [encoded]}, "state": (T, S), "action": (T, A)}.
 
     `perturb` changes the action that reaches the env but not the one recorded: noise
     injection (DART, Laskey et al. 2017), so demonstrations show how the expert corrects
-    the small deviations a learned policy will make."""
+    the small deviations a learned policy will make.
+
+    `after_success`: steps to go on acting (and recording) once the task first succeeds, within
+    the step limit, so that demonstrations do not stop at the success threshold (a lift that
+    ends the moment the cube is 4 cm up shows a policy almost nothing of carrying on upwards).
+    "success_step" says when it first succeeded."""
     unwrapped = env.unwrapped
     obs, info = env.reset(seed=seed, options=options)
     initial = {
@@ -37,7 +43,7 @@ def run_episode(
         initial["pixels"] = unwrapped.cube_pixels()
     images = {cam: [] for cam in obs.get("images", {})} if record else {}
     states, actions = [], []
-    done = False
+    done, success_step, extra = False, None, 0
     while not done:
         action = np.asarray(act(obs), dtype=np.float32)
         if record:
@@ -47,6 +53,13 @@ def run_episode(
             actions.append(action)
         executed = action if perturb is None else perturb(action)
         obs, _, terminated, truncated, info = env.step(executed)
+        if success_step is None and info["is_success"]:
+            success_step = int(info["elapsed_steps"])
+        if success_step is not None and extra < after_success:
+            # the env says terminated on success; keep going while the limit allows
+            extra += 1
+            terminated = False
+            truncated = info["elapsed_steps"] >= unwrapped.max_steps
         done = terminated or truncated
     result = {
         "robot": unwrapped.robot.name,
@@ -54,7 +67,8 @@ def run_episode(
         "seed": int(seed),
         "instruction": unwrapped.instruction,
         "instruction_set": (options or {}).get("instruction_set", unwrapped.instruction_set),
-        "success": bool(info["is_success"]),
+        "success": bool(info["is_success"] or success_step is not None),
+        "success_step": success_step,
         "length": int(info["elapsed_steps"]),
         "fps": float(unwrapped.robot.control_hz),
         "embodiment": unwrapped.embodiment.to_dict(),

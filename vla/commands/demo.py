@@ -15,6 +15,10 @@ import numpy as np
 
 from vla.commands import info
 
+# The data policy=chunk_cpu trains on: TCP pose targets, demonstrations that go on past success
+# (make checkpoint's collect line says the same)
+RECIPE_DATA = {"control": "ee_pose", "after_success": 8}
+
 
 def write_video(images: dict, fps: float, path: Path) -> Path:
     """Cameras side by side (sorted by name: front, wrist) as an mp4."""
@@ -49,6 +53,7 @@ def train_small_policy(cfg, out: Path) -> Path:
             workers=cfg.workers,
             image_size=cfg.image_size,
             progress=False,
+            **RECIPE_DATA,
         )
     )
     import ray

@@ -34,6 +34,9 @@ class CollectConfig:
     # joint: absolute joint targets; ee_delta: TCP pose changes through the env's IK (every
     # robot the same 5-D action, the state the TCP pose); ee_pose: absolute TCP pose targets
     control: str = "joint"
+    # frames recorded after the expert first succeeds (it goes on acting): demonstrations that
+    # do not end at the success threshold (a lift goes on upwards, a reach stays on the cube)
+    after_success: int = 0
 
     def __post_init__(self):
         from vla.envs.registration import check_cells
@@ -52,6 +55,8 @@ class CollectConfig:
             )
         if self.action_noise < 0:
             raise ValueError(f"action_noise must be >= 0 (rad), got {self.action_noise}")
+        if self.after_success < 0:
+            raise ValueError(f"after_success must be >= 0 (steps), got {self.after_success}")
 
 
 @dataclass
@@ -73,10 +78,17 @@ def make_worker_class():
     class CollectWorker:
         """Owns one env per (robot, task); runs an expert episode per call."""
 
-        def __init__(self, image_size: int, action_noise: float = 0.0, control: str = "joint"):
+        def __init__(
+            self,
+            image_size: int,
+            action_noise: float = 0.0,
+            control: str = "joint",
+            after_success: int = 0,
+        ):
             self.image_size = image_size
             self.action_noise = action_noise
             self.control = control
+            self.after_success = after_success
             self.envs = {}
 
         def run(self, robot: str, task: str, seed: int, instruction_set: str) -> dict:
@@ -108,6 +120,7 @@ def make_worker_class():
                 record=True,
                 encode_image=episode_io.encode_png,
                 perturb=perturb,
+                after_success=self.after_success,
             )
 
         def ping(self) -> bool:
@@ -174,7 +187,8 @@ def collect(cfg: CollectConfig) -> CollectSummary:
         )
     worker_cls = make_worker_class()
     workers = [
-        worker_cls.remote(cfg.image_size, cfg.action_noise, cfg.control) for _ in range(cfg.workers)
+        worker_cls.remote(cfg.image_size, cfg.action_noise, cfg.control, cfg.after_success)
+        for _ in range(cfg.workers)
     ]
     pending = {}  # object ref -> (worker slot, job)
 
@@ -207,7 +221,9 @@ def collect(cfg: CollectConfig) -> CollectSummary:
             except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError):
                 # The actor died: replace it and run the same episode again.
                 summary.worker_restarts += 1
-                workers[slot] = worker_cls.remote(cfg.image_size, cfg.action_noise, cfg.control)
+                workers[slot] = worker_cls.remote(
+                    cfg.image_size, cfg.action_noise, cfg.control, cfg.after_success
+                )
                 budget[cell] += 1
                 retry[cell].append(job[2])
                 submit(slot)

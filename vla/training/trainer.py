@@ -31,6 +31,7 @@ from vla.training.config import TrainConfig
 
 CHECKPOINTS = "checkpoints"
 LATEST = "LATEST"
+VAL_PARTS = ("l1", "target_cm")  # validation logs these parts of the loss too
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
@@ -233,19 +234,25 @@ def train_loop(
             for k, v in batch.items()
         }
 
-    def evaluate() -> float:
+    def evaluate() -> dict:
+        """Validation loss, and its parts that read on their own (the loss can add terms of
+        another scale, such as the target localizer's cross-entropy): "val_l1", "val_target_cm"."""
         policy.eval()
+        sums: dict = defaultdict(float)
         with torch.no_grad():
-            losses = []
             for b in val_batches:
                 with amp or torch.autocast("cpu", enabled=False):
-                    losses.append(policy(to_device(b))[0].item())
+                    loss, logs = policy(to_device(b))
+                sums["val_loss"] += loss.item()
+                for k in VAL_PARTS:
+                    if k in logs:
+                        sums[f"val_{k}"] += float(logs[k])
         policy.train()
-        return sum(losses) / len(losses)
+        return {k: v / len(val_batches) for k, v in sums.items()}
 
     last: dict = {}
     if rank == 0 and start == 0:  # where validation starts, so a run shows whether it falls
-        _log(output, writer, {"step": 0, "val_loss": evaluate()})
+        _log(output, writer, {"step": 0, **evaluate()})
     t0, seen, it = time.perf_counter(), 0, iter(loader)
     for step in range(start, cfg.steps):
         lr = learning_rate(cfg, step)
@@ -288,10 +295,11 @@ def train_loop(
                 flush=True,
             )
         if rank == 0 and (done % cfg.val_every == 0 or done == cfg.steps):
-            val = {"step": done, "val_loss": evaluate()}
+            val = {"step": done, **evaluate()}
             _log(output, writer, val)
             last.update(val)
-            print(f"step {done}  val_loss {val['val_loss']:.4f}", flush=True)
+            parts = "  ".join(f"{k} {v:.4f}" for k, v in val.items() if k != "step")
+            print(f"step {done}  {parts}", flush=True)
         if rank == 0 and (done % cfg.save_every == 0 or done == cfg.steps):
             save_checkpoint(
                 output, policy, optimizer, done, cfg, prior_seconds + time.perf_counter() - t0
