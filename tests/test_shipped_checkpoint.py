@@ -13,7 +13,10 @@ def test_shipped_checkpoint_loads_and_acts(repo_root):
     ckpt = repo_root / "checkpoints" / "demo"
     policy = VLAPolicy.from_pretrained(ckpt)  # refuses on any golden-output mismatch
     assert set(policy.robots) == {"ur5e", "sawyer"}
-    assert policy.config.action_mode == "relative" and policy.config.image_encoder == "conv"
+    # the chunk_cpu recipe: TCP pose targets, conv encoder, the localizer's estimate as a token
+    assert policy.config.action_mode == "absolute" and policy.config.image_encoder == "conv"
+    assert policy.config.target_token == "predicted" and policy.target_localizer is not None
+    assert all(s.action_mode == "ee_pose" for s in policy.schemas.values())
     trained_by = json.loads((ckpt / "TRAINED_BY.json").read_text())
     assert len(trained_by["dataset"]["sha256"]) == 64 and trained_by["steps"] > 0
     assert "make checkpoint" in trained_by["command"]
