@@ -31,8 +31,8 @@ from vla.tokenizers.text import TextTokenizer
 
 TARGET_SCALE_M = 0.25  # table positions are within about +-0.5 m: bring them near unit scale
 # target_token=predicted trains the token on the true position plus this much noise (the
-# localizer's own error on new scenes is about 0.7 cm), so that acting on the estimate is
-# acting on what training looked like
+# localizer's own error on new scenes is 0.5-1.6 cm, docs/results.md), so that acting on the
+# estimate is acting on what training looked like
 TEACHER_NOISE_M = 0.01
 RELATIVE_ACTION_MODES = ("joint_position", "ee_pose")
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
