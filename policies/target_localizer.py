@@ -116,19 +116,21 @@ class TargetLocalizer(nn.Module):
         known = torch.isfinite(target_uv).all(-1) & torch.isfinite(target_xy).all(-1)
         if not known.any():
             return logits.sum() * 0.0, {}
-        uv = target_uv if crop_box is None else crop(target_uv, crop_box.to(logits.device))
+        # keep the labelled rows before any arithmetic: a NaN label times a zero gradient is
+        # still NaN, and would reach every weight
+        rows = known.nonzero()[:, 0]
+        kept = [robots[i] for i in rows.tolist()]
+        logits, target_uv, target_xy = logits[rows], target_uv[rows], target_xy[rows]
+        uv = target_uv if crop_box is None else crop(target_uv, crop_box[rows].to(logits.device))
         _, h, w = logits.shape
         du = cell_centres(w, logits.device)[None, None, :] - uv[:, 0, None, None]
         dv = cell_centres(h, logits.device)[None, :, None] - uv[:, 1, None, None]
         sigma = LABEL_SIGMA_CELLS * 2 / w
         label = (-(du**2 + dv**2) / (2 * sigma**2)).flatten(1).softmax(-1)
         heat = -(label * logits.flatten(1).float().log_softmax(-1)).sum(-1)
-        rows = known.nonzero()[:, 0]
-        kept = [robots[i] for i in rows.tolist()]
-        mapped = self.table_position(target_uv[rows], kept)
-        table = F.smooth_l1_loss(mapped * UNIT, target_xy[rows] * UNIT)
-        cm = float((estimate[rows].detach().float() - target_xy[rows]).norm(dim=-1).mean()) * 100
-        return heat[rows].mean() + table, {"target_cm": cm}
+        table = F.smooth_l1_loss(self.table_position(target_uv, kept) * UNIT, target_xy * UNIT)
+        cm = float((estimate[rows].detach().float() - target_xy).norm(dim=-1).mean()) * 100
+        return heat.mean() + table, {"target_cm": cm}
 
 
 def crop(uv: torch.Tensor, box: torch.Tensor) -> torch.Tensor:

@@ -89,5 +89,11 @@ def test_samples_without_labels_are_left_out():
     xy = torch.tensor([[0.4, 0.0], [0.4, 0.1], [0.3, 0.1]])
     loss, logs = net.loss(logits, estimate, ["a"] * 3, uv, xy)
     assert torch.isfinite(loss) and math.isfinite(logs["target_cm"])
+    # the unlabelled row must not poison the gradients of the labelled ones
+    loss.backward()
+    grads = [p.grad for p in net.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+    net.zero_grad()
+    estimate, logits = net(images, torch.zeros(3, 8), ["a"] * 3)
     loss, logs = net.loss(logits, estimate, ["a"] * 3, torch.full((3, 2), math.nan), xy)
     assert float(loss.detach()) == 0.0 and logs == {}
