@@ -18,6 +18,7 @@ WAYPOINT_TIMEOUT = 25  # steps at one waypoint before moving on regardless
 EE_YAW_RATE = 0.5  # of the env's largest yaw step, so turning stays smooth
 ACCELERATION = 0.6  # m/s^2: speed ramps up and down, so a held cube is not shaken loose
 SETTLED = 0.02  # gripper opening change per step below which the fingers count as still
+CLOSED_OR_OPENED = 0.1  # opening change since the hold began that shows the fingers acted
 
 
 class ScriptedExpert:
@@ -47,10 +48,10 @@ class ScriptedExpert:
         moved, self._opening = abs(opening - self._opening), opening
         wp = self._plan[min(self._i, len(self._plan) - 1)]
         # a settling hold ends on the first frame that shows the fingers still after moving
-        if wp.settle and self._held and abs(opening - self._hold_opening) > 0.1:
-            if moved < SETTLED:
-                self._next_waypoint()
-                wp = self._plan[self._i]
+        acted = self._held > 0 and abs(opening - self._hold_opening) > CLOSED_OR_OPENED
+        if wp.settle and acted and moved < SETTLED:
+            self._next_waypoint()
+            wp = self._plan[self._i]
         goal = np.asarray(wp.pos() if callable(wp.pos) else wp.pos, dtype=float)
         hz = env.robot.control_hz
         delta = goal - self._p

@@ -43,7 +43,7 @@ def run_episode(
         initial["pixels"] = unwrapped.cube_pixels()
     images = {cam: [] for cam in obs.get("images", {})} if record else {}
     states, actions = [], []
-    done, success_step, extra = False, None, 0
+    done, success_step = False, None
     while not done:
         action = np.asarray(act(obs), dtype=np.float32)
         if record:
@@ -55,9 +55,8 @@ def run_episode(
         obs, _, terminated, truncated, info = env.step(executed)
         if success_step is None and info["is_success"]:
             success_step = int(info["elapsed_steps"])
-        if success_step is not None and extra < after_success:
+        if success_step is not None and info["elapsed_steps"] - success_step < after_success:
             # the env says terminated on success; keep going while the limit allows
-            extra += 1
             terminated = False
             truncated = info["elapsed_steps"] >= unwrapped.max_steps
         done = terminated or truncated

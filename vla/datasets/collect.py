@@ -186,10 +186,11 @@ def collect(cfg: CollectConfig) -> CollectSummary:
             log_to_driver=False,
         )
     worker_cls = make_worker_class()
-    workers = [
-        worker_cls.remote(cfg.image_size, cfg.action_noise, cfg.control, cfg.after_success)
-        for _ in range(cfg.workers)
-    ]
+
+    def new_worker():
+        return worker_cls.remote(cfg.image_size, cfg.action_noise, cfg.control, cfg.after_success)
+
+    workers = [new_worker() for _ in range(cfg.workers)]
     pending = {}  # object ref -> (worker slot, job)
 
     def submit(slot):
@@ -221,9 +222,7 @@ def collect(cfg: CollectConfig) -> CollectSummary:
             except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError):
                 # The actor died: replace it and run the same episode again.
                 summary.worker_restarts += 1
-                workers[slot] = worker_cls.remote(
-                    cfg.image_size, cfg.action_noise, cfg.control, cfg.after_success
-                )
+                workers[slot] = new_worker()
                 budget[cell] += 1
                 retry[cell].append(job[2])
                 submit(slot)
