@@ -275,15 +275,21 @@ class TabletopEnv(Env):
         depth = -local[2]
         return [float(focal * local[0] / depth * h / w), float(-focal * local[1] / depth)]
 
-    def cube_pixels(self) -> dict[str, dict[str, list[float]]]:
-        """Every cube's image position (`pixel_of`) in each camera fixed to the world (not the
-        wrist's, which moves): labels for learning to find the named cube from pixels, which
-        only simulation can give."""
+    def object_pixels(self) -> dict[str, dict[str, list[float]]]:
+        """The image position (`pixel_of`) of every cube and fixture (bowl, plate, mark) in each
+        camera fixed to the world (not the wrist's, which moves): labels for learning to find
+        the named cube, and where it should go, from pixels, which only simulation can give."""
         fixed = [c for c in self.cameras if self.model.cam_bodyid[self.model.camera(c).id] == 0]
-        return {
-            cam: {f"cube_{c}": self.pixel_of(cam, self.cube_pos(c)) for c in self.index.cube_qpos}
-            for cam in fixed
-        }
+        points = {f"cube_{c}": self.cube_pos(c) for c in self.index.cube_qpos}
+        points.update({name: self.fixture_pos(name) for name in self.index.mocap})
+        return {cam: {n: self.pixel_of(cam, p) for n, p in points.items()} for cam in fixed}
+
+    @property
+    def goal(self) -> str | None:
+        """The fixture the instruction says the cube should end on (place: the bowl or the
+        plate; push: the mark), None where it names none (reach, lift)."""
+        names = layout.relevant_objects(self.task, self.episode)
+        return next((n for n in names if not n.startswith("cube_")), None)
 
     def tcp_yaw(self) -> float:
         """The angle in the table plane of the TCP's x axis (the fingers' closing direction)."""

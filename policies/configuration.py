@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 MODES = ("frozen", "lora", "full")
 ACTION_MODES = ("absolute", "relative")
 TARGET_TOKENS = ("none", "privileged", "predicted")
+FILM_SOURCES = ("words", "sentence")
 
 
 @dataclass
@@ -38,18 +39,38 @@ class PolicyConfig:
     # reads the localizer's estimate when acting (trained on the true position plus noise), so
     # the policy acts from pixels and words alone (needs target_probe_weight > 0)
     target_token: str = "none"
+    # with the localizer: a second heatmap finds where the named cube should go (the bowl, the
+    # plate, the mark; place and push) and its estimate becomes one more token, trained on the
+    # true position plus noise where the episode has a goal (needs target_token=predicted)
+    goal_token: bool = False
     # how the instruction becomes the one vector that conditions the conv encoder (FiLM):
     # mean of the prompt's word embeddings | attention (a learned query picks the words)
     text_pooling: str = "mean"
     # conv encoder: the stride of the feature map that FiLM modulates and keypoints are read
     # from (8, or 4 for twice the resolution)
     keypoint_stride: int = 8
+    # > 0: one more token, what the instruction asks for as read by the first N layers of the
+    # full pretrained backbone (policies/sentence_encoder.py: frozen, cached per sentence), so
+    # paraphrases the kept layers never saw still name their task. None: no such token
+    sentence_layer: int | None = None
+    # the prompt's word embeddings as tokens of the sequence (they also condition the image
+    # encoder either way); false leaves the verb to the sentence token alone
+    word_tokens: bool = True
+    # what conditions the conv image encoder (FiLM): "words", the pooled prompt (text_pooling),
+    # or "sentence", the sentence token (needs sentence_layer). Image features conditioned on
+    # the words carry the verb as the words spell it, and the action head reads it from them
+    film_from: str = "words"
+    # the instructions whose sentence vectors set the sentence token's centre (vla train fills
+    # in the training set's distinct instructions): deep vectors of any two prompts point the
+    # same way (cosine >= 0.98), what tells tasks apart is the difference from their mean
+    sentence_reference: tuple[str, ...] = ()
 
     def __post_init__(self):
         from vla.policies import heads
         from vla.suggest import unknown
 
         self.cameras = tuple(self.cameras)
+        self.sentence_reference = tuple(self.sentence_reference)
         if self.head not in heads.HEADS:
             raise ValueError(unknown("policy.head", self.head, heads.HEADS))
         from vla.tokenizers.image import ENCODERS
@@ -73,8 +94,29 @@ class PolicyConfig:
                 "policy.target_token=predicted learns the position from the target probe: "
                 "set policy.target_probe_weight > 0 (e.g. 1.0)"
             )
+        if self.goal_token and self.target_token != "predicted":
+            raise ValueError(
+                "policy.goal_token=true is a second map of the target localizer: set "
+                "policy.target_token=predicted and policy.target_probe_weight > 0"
+            )
         if self.keypoint_stride not in (4, 8):
             raise ValueError(f"policy.keypoint_stride must be 4 or 8, got {self.keypoint_stride}")
+        if self.sentence_layer is not None and self.sentence_layer < 1:
+            raise ValueError(
+                f"policy.sentence_layer must be >= 1 (a layer of the backbone) or null, got {self.sentence_layer}"
+            )
+        if not self.word_tokens and self.sentence_layer is None:
+            raise ValueError(
+                "policy.word_tokens=false leaves the instruction out of the sequence: set "
+                "policy.sentence_layer (e.g. 28) so a sentence token says what to do"
+            )
+        if self.film_from not in FILM_SOURCES:
+            raise ValueError(unknown("policy.film_from", self.film_from, FILM_SOURCES))
+        if self.film_from == "sentence" and self.sentence_layer is None:
+            raise ValueError(
+                "policy.film_from=sentence conditions the image encoder on the sentence token: "
+                "set policy.sentence_layer (e.g. 28)"
+            )
         if self.mode not in MODES:
             raise ValueError(unknown("policy.mode", self.mode, MODES))
         if self.horizon < 1 or not 1 <= self.n_action_steps <= self.horizon:
@@ -96,4 +138,5 @@ class PolicyConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["cameras"] = list(self.cameras)
+        d["sentence_reference"] = list(self.sentence_reference)
         return d

@@ -1,4 +1,5 @@
-"""Where is the cube the instruction names? A small network that answers from one camera.
+"""Where is the cube the instruction names, and where should it go? A small network that
+answers from one camera.
 
 Imitation gives an image encoder a weak, indirect signal about where things are, and on the
 demo cells the policy never learnt it (docs/results.md: the same policy goes from 10% to 50%
@@ -13,6 +14,10 @@ camera, so this module learns that directly, as a dense label:
 A heatmap trained on the pixel learns in a few hundred steps; the same network regressing
 (x, y) through the soft-argmax alone did not learn at all in as many (an offline check,
 docs/results.md). The labels are for training only: acting reads pixels and words.
+
+One heatmap per thing the sentence names: "target" (the cube) and, for place and push, "goal"
+(the bowl, the plate or the mark it should end on). They share the network up to the last
+layer, and one table map per robot (a point on the table is a point on the table).
 """
 
 from __future__ import annotations
@@ -35,8 +40,16 @@ def cell_centres(n: int, device=None) -> torch.Tensor:
 
 
 class TargetLocalizer(nn.Module):
-    def __init__(self, robots: list[str], text_width: int, image_size: int, channels: int = 48):
+    def __init__(
+        self,
+        robots: list[str],
+        text_width: int,
+        image_size: int,
+        channels: int = 48,
+        things: tuple[str, ...] = ("target",),
+    ):
         super().__init__()
+        self.things = tuple(things)
         first_stride = max(1, image_size // (2 * HEATMAP_SIDE))  # 1 up to 64 px, 2 at 128 px
         if image_size % (2 * first_stride):
             raise ValueError(
@@ -58,7 +71,7 @@ class TargetLocalizer(nn.Module):
             nn.GELU(),
             nn.Conv2d(channels, channels, 3, padding=1),
             nn.GELU(),
-            nn.Conv2d(channels, 1, 1),
+            nn.Conv2d(channels, len(self.things), 1),
         )
         self.to_table = nn.ModuleDict(
             {
@@ -72,7 +85,8 @@ class TargetLocalizer(nn.Module):
         self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
 
     def heatmap(self, image: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        """uint8 (B, 3, H, W) image and (B, text_width) instruction -> (B, h, w) logits."""
+        """uint8 (B, 3, H, W) image and (B, text_width) instruction -> (B, K, h, w) logits, a map
+        per thing."""
         dtype = self.film[1].weight.dtype
         image = (image.to(dtype) / 255.0 - self.mean.to(dtype)) / self.std.to(dtype)
         b, _, h, w = image.shape
@@ -80,42 +94,56 @@ class TargetLocalizer(nn.Module):
         coords = torch.stack(torch.meshgrid(xs, ys, indexing="xy")).expand(b, 2, h, w)
         x = self.early(torch.cat([image, coords.to(image.dtype)], dim=1))
         gamma, beta = self.film(text.to(x.dtype))[:, :, None, None].chunk(2, dim=1)
-        return self.late(x * (1 + gamma) + beta)[:, 0]
+        return self.late(x * (1 + gamma) + beta)
 
     @staticmethod
     def soft_argmax(logits: torch.Tensor) -> torch.Tensor:
-        """(B, h, w) logits -> (B, 2) expected (u, v) in [-1, 1]."""
-        _, h, w = logits.shape
-        p = logits.flatten(1).softmax(-1).view_as(logits)
-        u = (p.sum(1) * cell_centres(w, logits.device)).sum(-1)
-        v = (p.sum(2) * cell_centres(h, logits.device)).sum(-1)
+        """(..., h, w) logits -> (..., 2) expected (u, v) in [-1, 1]."""
+        h, w = logits.shape[-2:]
+        p = logits.flatten(-2).softmax(-1).view_as(logits)
+        u = (p.sum(-2) * cell_centres(w, logits.device)).sum(-1)
+        v = (p.sum(-1) * cell_centres(h, logits.device)).sum(-1)
         return torch.stack([u, v], dim=-1)
 
     def table_position(self, uv: torch.Tensor, robots: list[str]) -> torch.Tensor:
-        """(B, 2) image positions in the uncropped image -> (B, 2) table (x, y), metres."""
-        out = uv.new_zeros(uv.shape[0], 2)
+        """(B, [K,] 2) image positions in the uncropped image -> table (x, y), metres."""
+        out = uv.new_zeros(uv.shape)
         for r, rows in robot_rows(robots, uv.device).items():
             out[rows] = self.to_table[r](uv[rows].float())
         return out / UNIT
 
     def forward(self, image, text, robots, crop_box=None) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> the (B, 2) table position estimate and the (B, h, w) heatmap logits. `crop_box`
-        (B, 4): (top, left, height, width) fractions of the original image the loader cropped
-        (augmentation); the estimate maps back to the whole image first."""
+        """-> the (B, K, 2) table position estimates and the (B, K, h, w) heatmap logits.
+        `crop_box` (B, 4): (top, left, height, width) fractions of the original image the
+        loader cropped (augmentation); the estimate maps back to the whole image first."""
         logits = self.heatmap(image, text)
         uv = self.soft_argmax(logits)
         if crop_box is not None:
-            uv = uncrop(uv, crop_box.to(uv.device))
+            uv = uncrop(uv, crop_box.to(uv.device)[:, None])
         return self.table_position(uv, robots), logits
 
-    def loss(self, logits, estimate, robots, target_uv, target_xy, crop_box=None) -> tuple:
-        """Heatmap cross-entropy against the labelled pixel, plus the table map fitted on the
-        labels themselves; samples without labels (NaN) are left out. -> (loss, logs)."""
+    def loss(self, logits, estimate, robots, uv, xy, crop_box=None) -> tuple:
+        """The sum over things of `thing_loss`: logits (B, K, h, w), estimate, uv and xy
+        (B, K, 2). -> (loss, logs)."""
+        total, logs = logits.sum() * 0.0, {}
+        for k, thing in enumerate(self.things):
+            loss, cm = self.thing_loss(
+                logits[:, k], estimate[:, k], robots, uv[:, k], xy[:, k], crop_box
+            )
+            total = total + loss
+            if cm is not None:
+                logs[f"{thing}_cm"] = cm
+        return total, logs
+
+    def thing_loss(self, logits, estimate, robots, target_uv, target_xy, crop_box=None):
+        """One map's heatmap cross-entropy against the labelled pixel, plus the table map fitted
+        on the labels themselves; samples without labels (NaN: a reach has no goal) are left
+        out. -> (loss, mean error in cm or None)."""
         target_uv = target_uv.to(logits.device).float()
         target_xy = target_xy.to(logits.device).float()
         known = torch.isfinite(target_uv).all(-1) & torch.isfinite(target_xy).all(-1)
         if not known.any():
-            return logits.sum() * 0.0, {}
+            return logits.sum() * 0.0, None
         # keep the labelled rows before any arithmetic: a NaN label times a zero gradient is
         # still NaN, and would reach every weight
         rows = known.nonzero()[:, 0]
@@ -130,20 +158,20 @@ class TargetLocalizer(nn.Module):
         heat = -(label * logits.flatten(1).float().log_softmax(-1)).sum(-1)
         table = F.smooth_l1_loss(self.table_position(target_uv, kept) * UNIT, target_xy * UNIT)
         cm = float((estimate[rows].detach().float() - target_xy).norm(dim=-1).mean()) * 100
-        return heat.mean() + table, {"target_cm": cm}
+        return heat.mean() + table, cm
 
 
 def crop(uv: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
-    """(B, 2) positions in the whole image -> the same points in the crop `box` (B, 4)."""
+    """(B, [K,] 2) positions in the whole image -> the same points in the crop `box` (B, [1,] 4)."""
     top, left, height, width = box.unbind(-1)
-    u = ((uv[:, 0] + 1) / 2 - left) / width * 2 - 1
-    v = ((uv[:, 1] + 1) / 2 - top) / height * 2 - 1
+    u = ((uv[..., 0] + 1) / 2 - left) / width * 2 - 1
+    v = ((uv[..., 1] + 1) / 2 - top) / height * 2 - 1
     return torch.stack([u, v], dim=-1)
 
 
 def uncrop(uv: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
     """The inverse of `crop`."""
     top, left, height, width = box.unbind(-1)
-    u = ((uv[:, 0] + 1) / 2 * width + left) * 2 - 1
-    v = ((uv[:, 1] + 1) / 2 * height + top) * 2 - 1
+    u = ((uv[..., 0] + 1) / 2 * width + left) * 2 - 1
+    v = ((uv[..., 1] + 1) / 2 * height + top) * 2 - 1
     return torch.stack([u, v], dim=-1)

@@ -21,6 +21,7 @@ from vla.embodiment import Embodiment
 from vla.policies.backbone_runner import BackboneRunner
 from vla.policies.configuration import PolicyConfig
 from vla.policies.heads import HEADS
+from vla.policies.sentence_encoder import SentenceEncoder
 from vla.policies.target_localizer import TargetLocalizer
 from vla.policies.text_pooling import TextPool
 from vla.suggest import unknown
@@ -90,16 +91,31 @@ class VLAPolicy(nn.Module):
         )
         self.state_tokens = StateTokenizer(width, {r: s.state_dim for r, s in self.schemas.items()})
         self.head = HEADS[config.head](config, width, dims, self.lm.config.vocab_size)
+        self.things = ("target", "goal") if config.goal_token else ("target",)
         self.target_localizer = (
-            TargetLocalizer(self.robots, width, config.image_size)
+            TargetLocalizer(self.robots, width, config.image_size, things=self.things)
             if config.target_probe_weight > 0
             else None
         )
-        self.target_token = (
-            nn.Sequential(nn.Linear(2, 64), nn.GELU(), nn.Linear(64, width))
-            if config.target_token != "none"
-            else None
-        )
+        self.target_token = position_token(width) if config.target_token != "none" else None
+        self.goal_token = position_token(width) if config.goal_token else None
+        self.sentences = None  # frozen pretrained weights: not a submodule, never saved
+        self.sentence_token = None
+        if config.sentence_layer is not None:
+            if not config.sentence_reference:
+                raise ValueError(
+                    "policy.sentence_layer centres the sentence vectors on reference sentences: "
+                    "set policy.sentence_reference to the training instructions (vla train "
+                    "fills it in from the dataset)"
+                )
+            self.sentences = SentenceEncoder(
+                config.backbone, config.sentence_layer, config.dtype, config.max_text_tokens
+            )
+            centre = self.sentences(list(config.sentence_reference)).mean(0)
+            self.register_buffer("sentence_centre", centre, persistent=False)
+            self.sentence_token = nn.Sequential(
+                nn.LayerNorm(self.sentences.width), nn.Linear(self.sentences.width, width)
+            )
         self._set_mode()
         self.run = BackboneRunner(self.lm)
         self._queue: deque = deque()
@@ -121,29 +137,43 @@ class VLAPolicy(nn.Module):
             )
 
     # ----- prefix: text, images, state, embodiment -------------------------------------------
-    def _prefix(self, images, state, instructions, robots, target_xy=None, crop_box=None):
+    def _prefix(
+        self, images, state, instructions, robots, target_xy=None, crop_box=None, goal_xy=None
+    ):
         """Normalised tokens of everything observed: (B, L, W) embeddings, (B, L) mask, and what
         the encoders saw: the instruction's pooled (B, W) "text" and, with the target
-        localizer, its (B, 2) "target" estimate and (B, h, w) "heatmap". `target_xy` (B, 2)
-        metres: the true target position, read with target_token=privileged, and in training
-        with target_token=predicted (teacher forcing). `crop_box`: the loader's augmentation
-        crop (see TargetLocalizer.forward)."""
+        localizer, its (B, 2) "target" (and "goal") estimates, all of them (B, K, 2) as
+        "estimates", and the (B, K, h, w) "heatmap". `target_xy` (B, 2) metres: the true target
+        position, read with target_token=privileged, and in training with
+        target_token=predicted (teacher forcing); `goal_xy` the same for the goal token (NaN
+        where an episode has none: its estimate stands in). `crop_box`: the loader's
+        augmentation crop (see TargetLocalizer.forward)."""
         state = self.normalizer.state(state.float(), robots)
         ids, text_mask = self.text(instructions, device=state.device)
         dtype = self.lm.get_input_embeddings().weight.dtype
         words = self.run.embed(ids)  # (B, T, W), left-padded
         pooled = self.text_pool(words, text_mask)  # (B, W): what the sentence says
-        image_tokens, _ = self.images(images, pooled)
-        parts = [
-            words,
-            image_tokens.to(dtype),  # (B, C*N, W)
-            self.state_tokens(state, robots).to(dtype),  # (B, 2, W)
+        parts = [words] if self.config.word_tokens else []
+        film = pooled
+        if self.sentence_token is not None:
+            what = self.sentences(instructions, device=state.device) - self.sentence_centre
+            # unit length, then about unit scale per channel, as a LayerNorm would give
+            what = nn.functional.normalize(what, dim=-1) * what.shape[-1] ** 0.5
+            sentence = self.sentence_token(what.to(self.sentence_token[1].weight.dtype))
+            parts.append(sentence[:, None])
+            if self.config.film_from == "sentence":
+                film = sentence
+        image_tokens, _ = self.images(images, film)
+        parts += [
+            image_tokens,  # (B, C*N, W)
+            self.state_tokens(state, robots),  # (B, 2, W)
         ]
         seen = {"text": pooled}
         if self.target_localizer is not None:  # from the first camera (a world-fixed one)
-            seen["target"], seen["heatmap"] = self.target_localizer(
+            seen["estimates"], seen["heatmap"] = self.target_localizer(
                 images[:, 0], pooled, robots, crop_box
             )
+            seen.update(zip(self.things, seen["estimates"].unbind(1), strict=True))
         if self.target_token is not None:
             if self.config.reads_true_target:
                 xy = _checked_target(target_xy)
@@ -152,13 +182,27 @@ class VLAPolicy(nn.Module):
                 xy = xy + torch.randn_like(xy) * TEACHER_NOISE_M
             else:
                 xy = seen["target"].detach()  # acting: pixels and words only
-            xy = xy.to(state.device, self.target_token[0].weight.dtype)
-            parts.append(self.target_token(xy / TARGET_SCALE_M)[:, None].to(dtype))  # (B, 1, W)
-        mask = torch.cat(
-            [text_mask, text_mask.new_ones(state.shape[0], sum(p.shape[1] for p in parts[1:]))],
-            dim=1,
-        )
+            parts.append(self._position(self.target_token, xy))
+        if self.goal_token is not None:
+            xy = seen["goal"].detach().float()
+            if self.training and goal_xy is not None:  # teacher forcing where there is a goal
+                true = torch.as_tensor(goal_xy, device=xy.device).float()
+                known = torch.isfinite(true).all(-1, keepdim=True)
+                noisy = true.nan_to_num() + torch.randn_like(xy) * TEACHER_NOISE_M
+                xy = torch.where(known, noisy, xy)
+            parts.append(self._position(self.goal_token, xy))
+        parts = [p.to(dtype) for p in parts]
+        # the words are left-padded; every other token is real
+        masks = [text_mask] if self.config.word_tokens else []
+        n_words = words.shape[1] if self.config.word_tokens else 0
+        masks.append(text_mask.new_ones(state.shape[0], sum(p.shape[1] for p in parts) - n_words))
+        mask = torch.cat(masks, dim=1)
         return torch.cat(parts, dim=1), mask, seen
+
+    def _position(self, token: nn.Module, xy: torch.Tensor) -> torch.Tensor:
+        """(B, 2) table position, metres -> (B, 1, W) token."""
+        xy = xy.to(token[0].weight.device, token[0].weight.dtype)
+        return token(xy / TARGET_SCALE_M)[:, None]
 
     # ----- training ----------------------------------------------------------------------
     def forward(self, batch: dict) -> tuple[torch.Tensor, dict]:
@@ -178,6 +222,7 @@ class VLAPolicy(nn.Module):
             robots,
             batch.get("target_xy"),
             batch.get("crop_box"),
+            batch.get("goal_xy"),
         )
         targets = self.normalizer.action(actions, robots, state=batch["state"])
         valid = (~batch["action_is_pad"])[:, :, None] & batch["dim_mask"][:, None, :]  # (B, H, D)
@@ -192,12 +237,21 @@ class VLAPolicy(nn.Module):
                     "cubes' pixels in world-fixed cameras) and put a fixed camera first in "
                     "policy.cameras"
                 )
+            labels = [(uv[:, 0], batch["target_xy"])]
+            if self.goal_token is not None:
+                if "goal_uv" not in batch:
+                    raise KeyError(
+                        "policy.goal_token=true trains the localizer on where the goal (bowl, "
+                        "plate, mark) appears: recollect the data with vla collect, which "
+                        "records it"
+                    )
+                labels.append((batch["goal_uv"][:, 0], batch["goal_xy"]))
             probe_loss, probe_logs = self.target_localizer.loss(
                 seen["heatmap"],
-                seen["target"],
+                seen["estimates"],
                 robots,
-                uv[:, 0],
-                batch["target_xy"],
+                torch.stack([u.to(uv.device) for u, _ in labels], 1),
+                torch.stack([torch.as_tensor(x).to(uv.device) for _, x in labels], 1),
                 batch.get("crop_box"),
             )
             loss = loss + self.config.target_probe_weight * probe_loss
@@ -330,6 +384,11 @@ class VLAPolicy(nn.Module):
         from vla.policies import checkpoint
 
         return checkpoint.load(directory, device=device, backbone=backbone)
+
+
+def position_token(width: int) -> nn.Module:
+    """A table position (x, y) -> one token of the sequence."""
+    return nn.Sequential(nn.Linear(2, 64), nn.GELU(), nn.Linear(64, width))
 
 
 def _checked_target(target_xy) -> torch.Tensor:

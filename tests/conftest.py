@@ -51,3 +51,23 @@ def dataset(tmp_path_factory):
     summary = collect(cfg)
     ray.shutdown()
     return root, summary
+
+
+POLICY_DEMO_SIZE = 32
+
+
+@pytest.fixture(scope="session")
+def demos():
+    """One expert lift episode per robot at 32 px, recorded in memory: schemas, stats and real
+    frames for the policy tests."""
+    from vla.envs.robots.registry import ROBOTS
+    from vla.envs.tabletop_env import TabletopEnv
+    from vla.rollout import run_episode
+
+    out = {}
+    for robot in ROBOTS:
+        env = TabletopEnv(robot=robot, task="lift", image_size=POLICY_DEMO_SIZE)
+        record = run_episode(env, env.expert(), seed=0, record=True)
+        out[robot] = (env.embodiment, record)
+        env.close()
+    return out

@@ -166,6 +166,36 @@ def test_loader_gives_the_named_cubes_starting_position(dataset):
         c = dominant[target]
         others = [k for k in range(3) if k != c]
         assert (patch[:, c] > patch[:, others].max(1) + 40).any(), (target, patch)
+        # reach and lift name no place to put the cube
+        assert np.isnan(sample["goal_xy"].numpy()).all() and np.isnan(sample["goal_uv"]).all()
+
+
+@pytest.mark.parametrize("task", ["push", "place"])
+def test_goal_labels_point_at_the_fixture_the_sentence_names(task):
+    """Place and push record which fixture the cube should end on, and where it lies: the
+    labels of the localizer's goal map. The mark is orange; the plate is near-white."""
+    from vla.datasets.loader import target_labels
+    from vla.rollout import run_episode
+
+    env = TabletopEnv(robot="ur5e", task=task, image_size=64)
+    options = {"receptacle": "plate"} if task == "place" else None
+    for seed in range(3):
+        record = run_episode(env, env.expert(), seed=seed, record=True, options=options)
+        initial = record["initial_state"]
+        goal = initial["goal"]
+        assert goal == ("mark" if task == "push" else "plate") and goal in record["instruction"]
+        labels = target_labels(record, ["front", "wrist"])
+        np.testing.assert_allclose(labels["goal_xy"], initial["layout"][goal][:2], atol=1e-6)
+        assert np.isnan(labels["goal_uv"][1]).all()  # the wrist camera moves
+        u, v = labels["goal_uv"][0]
+        first = record["frames"]["images"]["front"][0]
+        x, y = int((u + 1) / 2 * 64), int((v + 1) / 2 * 64)
+        r, g, b = first[y, x].astype(int)
+        if goal == "mark":
+            assert r > 150 and r > b + 80, (seed, first[y, x])
+        else:
+            assert min(r, g, b) > 150, (seed, first[y, x])
+    env.close()
 
 
 def test_balanced_sampling_evens_out_groups(dataset):

@@ -8,27 +8,14 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from tests import golden_policy
+from tests.conftest import POLICY_DEMO_SIZE as SIZE
 from vla.datasets.meta import array_stats
 from vla.envs.robots.registry import ROBOTS
-from vla.envs.tabletop_env import TabletopEnv
 from vla.policies.configuration import PolicyConfig
 from vla.policies.vla_policy import VLAPolicy
-from vla.rollout import run_episode
 from vla.tokenizers.action import BinTokenizer
 
-SIZE, HORIZON = 32, 4
-
-
-@pytest.fixture(scope="module")
-def demos():
-    """One expert episode per robot, recorded in memory: schemas, stats and real frames."""
-    out = {}
-    for robot in ROBOTS:
-        env = TabletopEnv(robot=robot, task="lift", image_size=SIZE)
-        record = run_episode(env, env.expert(), seed=0, record=True)
-        out[robot] = (env.embodiment, record)
-        env.close()
-    return out
+HORIZON = 4
 
 
 def stats_of(demos):

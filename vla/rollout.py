@@ -38,9 +38,10 @@ def run_episode(
         "state": np.asarray(obs["state"]).tolist(),
         "layout": getattr(unwrapped.episode, "placements", None),
         "target": info.get("target"),  # which object of the layout the instruction names
+        "goal": getattr(unwrapped, "goal", None),  # the fixture it should end on, if any
     }
-    if hasattr(unwrapped, "cube_pixels"):  # where each cube appears in the fixed cameras
-        initial["pixels"] = unwrapped.cube_pixels()
+    if hasattr(unwrapped, "object_pixels"):  # where everything appears in the fixed cameras
+        initial["pixels"] = unwrapped.object_pixels()
     images = {cam: [] for cam in obs.get("images", {})} if record else {}
     states, actions = [], []
     done, success_step = False, None

@@ -157,6 +157,8 @@ class EpisodeDataset(Dataset):
             "dim_mask": torch.from_numpy(dim_mask),
             "target_xy": torch.from_numpy(data["target_xy"]),
             "target_uv": torch.from_numpy(data["target_uv"]),
+            "goal_xy": torch.from_numpy(data["goal_xy"]),
+            "goal_uv": torch.from_numpy(data["goal_uv"]),
             "crop_box": crop_box,
             "robot_index": self.robots.index(e["robot"]),
             "robot": e["robot"],
@@ -170,18 +172,26 @@ class EpisodeDataset(Dataset):
 def target_labels(record: dict, cameras) -> dict[str, np.ndarray]:
     """Where the named cube was when the episode started, for learning to find it: its table
     position "target_xy" (2,) in metres and its image position "target_uv" (C, 2) in each of
-    `cameras` (u, v in [-1, 1]). NaN where the episode did not record it, as for moving cameras.
-    Reach and lift move the cube only upwards, so these stay a fair answer to "where is it"
-    for the whole episode."""
+    `cameras` (u, v in [-1, 1]); "goal_xy" and "goal_uv" the same for the fixture it should
+    end on (place: the bowl or the plate; push: the mark). NaN where the episode did not
+    record it, has no goal (reach, lift), or for moving cameras. The goal never moves; reach
+    and lift move the cube only upwards, so "target" stays a fair answer to "where is it" for
+    the whole episode (place and push move it: only their first frames' answer is exact)."""
     initial = record.get("initial_state") or {}
-    name = f"cube_{initial.get('target')}"
-    placed = (initial.get("layout") or {}).get(name)
+    placed = initial.get("layout") or {}
     pixels = initial.get("pixels") or {}
-    uv = [(pixels.get(c) or {}).get(name, [np.nan, np.nan]) for c in cameras]
-    return {
-        "target_xy": np.array(placed[:2] if placed else [np.nan, np.nan], np.float32),
-        "target_uv": np.array(uv, np.float32).reshape(len(cameras), 2),
-    }
+
+    def where(name) -> tuple[np.ndarray, np.ndarray]:
+        xy = placed.get(name) if name else None
+        uv = [(pixels.get(c) or {}).get(name, [np.nan, np.nan]) for c in cameras]
+        return (
+            np.array(xy[:2] if xy else [np.nan, np.nan], np.float32),
+            np.array(uv, np.float32).reshape(len(cameras), 2),
+        )
+
+    target_xy, target_uv = where(f"cube_{initial.get('target')}")
+    goal_xy, goal_uv = where(initial.get("goal"))
+    return {"target_xy": target_xy, "target_uv": target_uv, "goal_xy": goal_xy, "goal_uv": goal_uv}
 
 
 def augment_images(

@@ -13,6 +13,7 @@ resumed follows the loss curve of one that was not.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -31,7 +32,7 @@ from vla.training.config import TrainConfig
 
 CHECKPOINTS = "checkpoints"
 LATEST = "LATEST"
-VAL_PARTS = ("l1", "target_cm")  # validation logs these parts of the loss too
+VAL_PARTS = ("l1", "target_cm", "goal_cm")  # validation logs these parts of the loss too
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
@@ -167,6 +168,9 @@ def train_loop(
         val_fraction=cfg.val_fraction,
         cameras=list(policy_cfg.cameras),
     )
+    if policy_cfg.sentence_layer is not None and not policy_cfg.sentence_reference:
+        instructions = sorted({e["instruction"] for e in train_set.episodes})
+        policy_cfg = dataclasses.replace(policy_cfg, sentence_reference=tuple(instructions))
     size = train_set.info["features"][f"{layout.IMAGE_PREFIX}{policy_cfg.cameras[0]}"]["shape"][0]
     if size != policy_cfg.image_size:
         raise ValueError(
@@ -236,19 +240,23 @@ def train_loop(
 
     def evaluate() -> dict:
         """Validation loss, and its parts that read on their own (the loss can add terms of
-        another scale, such as the target localizer's cross-entropy): "val_l1", "val_target_cm"."""
+        another scale, such as the target localizer's cross-entropy): "val_l1", "val_target_cm",
+        "val_goal_cm", each averaged over the batches that have it (a reach has no goal)."""
         policy.eval()
         sums: dict = defaultdict(float)
+        counts: dict = defaultdict(int)
         with torch.no_grad():
             for b in val_batches:
                 with amp or torch.autocast("cpu", enabled=False):
                     loss, logs = policy(to_device(b))
                 sums["val_loss"] += loss.item()
+                counts["val_loss"] += 1
                 for k in VAL_PARTS:
                     if k in logs:
                         sums[f"val_{k}"] += float(logs[k])
+                        counts[f"val_{k}"] += 1
         policy.train()
-        return {k: v / len(val_batches) for k, v in sums.items()}
+        return {k: v / counts[k] for k, v in sums.items()}
 
     last: dict = {}
     if rank == 0 and start == 0:  # where validation starts, so a run shows whether it falls

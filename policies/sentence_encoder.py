@@ -1,0 +1,51 @@
+"""What the instruction asks for, read by the deep pretrained backbone: one vector per sentence.
+
+The policy keeps only the first few backbone layers (speed on a CPU), and two layers do not know
+that "hoist the cube into the air" means "lift it": trained on four phrasings per task, such a
+policy did the reach motion for held-out lift paraphrases (docs/results.md). The pretrained
+model's own deep layers do know. This encoder runs the prompt once through the first `layers`
+decoder layers of the pretrained backbone, frozen, and returns the last token's hidden state:
+the position that would start the answer to "What action should the robot take to ...?".
+Measured on SmolLM2-135M with that prompt (scripts/probe_instruction_layers.py): a linear probe
+fitted on the training phrasings of all four tasks names the task of every held-out paraphrase
+(32/32) from layers 22 to 29, against 20/32 from layer 2.
+
+It is not a module of the policy: its weights are the pretrained ones, never trained and never
+saved in a checkpoint. An instruction is encoded once and cached (an episode keeps its sentence,
+and a dataset holds few), so training and acting pay for it once per distinct sentence.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from vla import backbone as backbone_lib
+from vla.tokenizers.text import TextTokenizer
+
+MAX_CACHED = 65536  # distinct sentences kept; a dataset holds tens to hundreds
+
+
+class SentenceEncoder:
+    def __init__(self, name: str, layers: int, dtype: str = "float32", max_text_tokens: int = 64):
+        loaded = backbone_lib.load(
+            backbone_lib.BackboneConfig(name=name, num_layers=layers, dtype=dtype)
+        )
+        self.decoder = loaded.model.get_decoder()
+        self.decoder.requires_grad_(False)
+        self.text = TextTokenizer(loaded.tokenizer, max_text_tokens)
+        self.width = loaded.model.config.hidden_size
+        self._cache: dict[str, torch.Tensor] = {}
+
+    @torch.no_grad()
+    def _encode(self, sentence: str) -> torch.Tensor:
+        ids = torch.tensor([self.text.ids(sentence)], device=next(self.decoder.parameters()).device)
+        return self.decoder(input_ids=ids).last_hidden_state[0, -1].float().cpu()
+
+    def __call__(self, instructions: list[str], device=None) -> torch.Tensor:
+        """(B,) sentences -> (B, W) float vectors on `device`."""
+        for s in instructions:
+            if s not in self._cache:
+                if len(self._cache) >= MAX_CACHED:
+                    self._cache.clear()
+                self._cache[s] = self._encode(s)
+        return torch.stack([self._cache[s] for s in instructions]).to(device)

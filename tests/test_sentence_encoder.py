@@ -1,0 +1,149 @@
+"""The sentence token: the deep pretrained backbone says what a paraphrase asks for, and the
+policy carries it as one token (policies/sentence_encoder.py)."""
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.test_policy import ROBOTS, batch_of, make_policy, obs_of
+from vla.datasets.loader import EpisodeDataset
+from vla.envs.language import TEMPLATES
+from vla.policies.configuration import PolicyConfig
+from vla.policies.sentence_encoder import SentenceEncoder
+
+COLOURS = ("red", "green", "blue")
+REF = ("lift the red cube", "touch the red cube", "pick up the blue cube")
+
+
+def sentences(task, which):
+    return [
+        t.format(obj=f"{c} cube", place="in the bowl", mark="green square")
+        for t in TEMPLATES[task][which]
+        for c in COLOURS
+    ]
+
+
+def test_deep_layers_name_the_task_of_held_out_paraphrases():
+    """Fitted on nothing but the training phrasings (one mean per task), the sentence vectors of
+    paraphrases no demonstration uses ("hoist the red cube into the air") lie nearest their
+    own task's: what the policy's sentence token relies on."""
+    enc = SentenceEncoder("smollm2-135m", layers=28)
+    tasks = list(TEMPLATES)
+
+    def unit(x):
+        return torch.nn.functional.normalize(x - centre, dim=-1)
+
+    train = {t: enc(sentences(t, "train")) for t in tasks}
+    centre = torch.cat(list(train.values())).mean(0)
+    means = torch.stack([unit(train[t]).mean(0) for t in tasks])
+    for task in tasks:
+        held = unit(enc(sentences(task, "heldout")))
+        named = [tasks[i] for i in (held @ means.T).argmax(1)]
+        assert named == [task] * len(named), (task, sentences(task, "heldout"), named)
+
+
+def test_each_sentence_is_read_once(monkeypatch):
+    enc = SentenceEncoder("smollm2-135m", layers=2)
+    calls = []
+    read = enc._encode
+    monkeypatch.setattr(enc, "_encode", lambda s: calls.append(s) or read(s))
+    a = enc(["lift the red cube", "touch the blue cube", "lift the red cube"])
+    b = enc(["touch the blue cube"])
+    assert calls == ["lift the red cube", "touch the blue cube"]
+    assert a.shape == (3, enc.width) and torch.equal(a[0], a[2]) and torch.equal(a[1], b[0])
+
+
+def test_sentence_vectors_are_centred_on_the_reference_sentences(demos):
+    """Deep vectors of any two prompts point almost the same way; the token reads each one's
+    difference from the reference sentences' mean, and a policy without references is refused."""
+    enc = SentenceEncoder("smollm2-135m", layers=2)
+    raw = torch.nn.functional.normalize(enc(list(REF)), dim=-1)
+    assert float((raw @ raw.T).min()) > 0.9  # why centring is needed
+    pol = make_policy(demos, "chunk", sentence_layer=2, sentence_reference=REF)
+    torch.testing.assert_close(pol.sentence_centre, enc(list(REF)).mean(0))
+    with pytest.raises(ValueError, match="sentence_reference"):
+        make_policy(demos, "chunk", sentence_layer=2)
+
+
+def test_vla_train_centres_on_the_datasets_instructions(dataset, tmp_path):
+    from tests.test_training import TINY_POLICY, two_step_config
+    from vla.policies.vla_policy import VLAPolicy
+    from vla.training import engines
+
+    root, _ = dataset
+    cfg = two_step_config(root, tmp_path / "sentence")
+    engines.run(cfg, PolicyConfig(**{**TINY_POLICY, "sentence_layer": 1}))
+    policy = VLAPolicy.from_pretrained(tmp_path / "sentence" / "policy")
+    split = EpisodeDataset(root, split="train", val_fraction=cfg.val_fraction)
+    train = {e["instruction"] for e in split.episodes}
+    assert set(policy.config.sentence_reference) == train and len(train) > 4
+
+
+def test_config_refuses_a_policy_that_would_not_hear_the_instruction():
+    with pytest.raises(ValueError, match="sentence_layer"):
+        PolicyConfig(word_tokens=False)
+    with pytest.raises(ValueError, match=">= 1"):
+        PolicyConfig(sentence_layer=0)
+    with pytest.raises(ValueError, match="sentence_layer"):
+        PolicyConfig(film_from="sentence")
+    with pytest.raises(ValueError, match="film_from"):
+        PolicyConfig(film_from="pixels")
+
+
+def test_film_from_sentence_conditions_the_images_on_the_sentence_token(demos):
+    """The verb as the words spell it must not reach the image features (the head read it from
+    there and ignored the sentence token: docs/results.md): they are conditioned on the
+    sentence token instead."""
+    pol = make_policy(
+        demos,
+        "chunk",
+        sentence_layer=2,
+        word_tokens=False,
+        film_from="sentence",
+        sentence_reference=REF,
+    )
+    seen = {}
+    pol.images.register_forward_hook(lambda m, args, out: seen.update(film=args[1]))
+    pol.sentence_token.register_forward_hook(lambda m, args, out: seen.update(token=out))
+    batch = batch_of(demos, list(ROBOTS))
+    pol._prefix(batch["images"], batch["state"], batch["instruction"], batch["robot"])
+    assert torch.equal(seen["film"], seen["token"])
+
+
+def test_the_sentence_token_carries_the_verb_trains_and_survives_a_checkpoint(demos, tmp_path):
+    pol = make_policy(demos, "chunk", sentence_layer=2, word_tokens=False, sentence_reference=REF)
+    words = make_policy(demos, "chunk")
+    batch = batch_of(demos, list(ROBOTS))
+    prefix, mask, _ = pol._prefix(
+        batch["images"], batch["state"], batch["instruction"], batch["robot"]
+    )
+    with_words, _, _ = words._prefix(
+        batch["images"], batch["state"], batch["instruction"], batch["robot"]
+    )
+    n_words = words.text(batch["instruction"])[0].shape[1]
+    # the words give way to one sentence token, every position real
+    assert prefix.shape[1] == with_words.shape[1] - n_words + 1 and bool(mask.all())
+
+    loss, _ = pol(batch)
+    loss.backward()
+    grad = pol.sentence_token[1].weight.grad
+    assert grad is not None and grad.abs().sum() > 0
+    pol.zero_grad()
+
+    with torch.no_grad():  # a trained token: the verb alone now moves the actions
+        pol.sentence_token[1].weight.mul_(50)
+    robot = list(ROBOTS)[0]
+    obs = obs_of(demos, robot)
+    lift = pol.predict_action_chunk({**obs, "instruction": "lift the red cube"}, robot)
+    touch = pol.predict_action_chunk({**obs, "instruction": "touch the red cube"}, robot)
+    assert np.abs(lift - touch).max() > 1e-4
+
+    pol.save_pretrained(tmp_path / "ckpt")
+    saved = load_file(str(tmp_path / "ckpt" / "model.safetensors"))
+    assert any(k.startswith("sentence_token.") for k in saved)
+    assert not any(k.startswith("sentences") for k in saved), "the frozen encoder was saved"
+    loaded = type(pol).from_pretrained(tmp_path / "ckpt")
+    np.testing.assert_array_equal(
+        loaded.predict_action_chunk({**obs, "instruction": "lift the red cube"}, robot), lift
+    )
