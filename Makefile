@@ -39,7 +39,7 @@ demo: setup
 	$(VENV)/bin/vla demo
 
 # Rebuild checkpoints/demo end to end on this machine (docs/results.md): 100 expert episodes
-# per cell in TCP pose control (Ray, ~6 min), then the 2-core CPU recipe (~20 min of
+# per cell in TCP pose control (Ray, ~7 min), then the 2-core CPU recipe (~21 min of
 # training), then ship. vla demo's fallback collects the same way (vla/commands/demo.py).
 CKPT_WORK  ?= outputs/checkpoint
 CKPT_DEST  ?= checkpoints/demo
