@@ -91,9 +91,9 @@ class VLAPolicy(nn.Module):
         )
         self.state_tokens = StateTokenizer(width, {r: s.state_dim for r, s in self.schemas.items()})
         self.head = HEADS[config.head](config, width, dims, self.lm.config.vocab_size)
-        self.things = ("target", "goal") if config.goal_token else ("target",)
+        things = ("target", "goal") if config.goal_token else ("target",)
         self.target_localizer = (
-            TargetLocalizer(self.robots, width, config.image_size, things=self.things)
+            TargetLocalizer(self.robots, width, config.image_size, things=things)
             if config.target_probe_weight > 0
             else None
         )
@@ -173,7 +173,8 @@ class VLAPolicy(nn.Module):
             seen["estimates"], seen["heatmap"] = self.target_localizer(
                 images[:, 0], pooled, robots, crop_box
             )
-            seen.update(zip(self.things, seen["estimates"].unbind(1), strict=True))
+            things = self.target_localizer.things
+            seen.update(zip(things, seen["estimates"].unbind(1), strict=True))
         if self.target_token is not None:
             if self.config.reads_true_target:
                 xy = _checked_target(target_xy)

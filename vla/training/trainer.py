@@ -131,16 +131,24 @@ def restore_optimizer(path: Path, policy, optimizer) -> dict:
     return state
 
 
+def means_by_key(pairs) -> dict[str, float]:
+    """(key, value) pairs -> the mean value of each key, over the pairs that have it."""
+    sums, counts = defaultdict(float), defaultdict(int)
+    for key, value in pairs:
+        sums[key] += value
+        counts[key] += 1
+    return {k: sums[k] / counts[k] for k in sums}
+
+
 def group_losses(logs: dict, batch: dict) -> dict[str, float]:
     """Mean per-sample loss by robot and by task (what a mixed batch hides in its mean)."""
-    sums, counts = defaultdict(float), defaultdict(int)
-    for value, robot, task in zip(
-        logs["per_sample"].tolist(), batch["robot"], batch["task"], strict=True
-    ):
-        for key in (f"robot/{robot}", f"task/{task}"):
-            sums[key] += value
-            counts[key] += 1
-    return {f"loss/{k}": sums[k] / counts[k] for k in sums}
+    return means_by_key(
+        (f"loss/{key}", value)
+        for value, robot, task in zip(
+            logs["per_sample"].tolist(), batch["robot"], batch["task"], strict=True
+        )
+        for key in (f"robot/{robot}", f"task/{task}")
+    )
 
 
 def train_loop(
@@ -243,20 +251,15 @@ def train_loop(
         another scale, such as the target localizer's cross-entropy): "val_l1", "val_target_cm",
         "val_goal_cm", each averaged over the batches that have it (a reach has no goal)."""
         policy.eval()
-        sums: dict = defaultdict(float)
-        counts: dict = defaultdict(int)
+        pairs = []
         with torch.no_grad():
             for b in val_batches:
                 with amp or torch.autocast("cpu", enabled=False):
                     loss, logs = policy(to_device(b))
-                sums["val_loss"] += loss.item()
-                counts["val_loss"] += 1
-                for k in VAL_PARTS:
-                    if k in logs:
-                        sums[f"val_{k}"] += float(logs[k])
-                        counts[f"val_{k}"] += 1
+                pairs.append(("val_loss", loss.item()))
+                pairs += [(f"val_{k}", float(logs[k])) for k in VAL_PARTS if k in logs]
         policy.train()
-        return {k: v / counts[k] for k, v in sums.items()}
+        return means_by_key(pairs)
 
     last: dict = {}
     if rank == 0 and start == 0:  # where validation starts, so a run shows whether it falls
