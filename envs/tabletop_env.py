@@ -279,10 +279,26 @@ class TabletopEnv(Env):
         """The image position (`pixel_of`) of every cube and fixture (bowl, plate, mark) in each
         camera fixed to the world (not the wrist's, which moves): labels for learning to find
         the named cube, and where it should go, from pixels, which only simulation can give."""
-        fixed = [c for c in self.cameras if self.model.cam_bodyid[self.model.camera(c).id] == 0]
         points = {f"cube_{c}": self.cube_pos(c) for c in self.index.cube_qpos}
         points.update({name: self.fixture_pos(name) for name in self.index.mocap})
-        return {cam: {n: self.pixel_of(cam, p) for n, p in points.items()} for cam in fixed}
+        return {
+            cam: {n: self.pixel_of(cam, p) for n, p in points.items()}
+            for cam in self.fixed_cameras()
+        }
+
+    def fixed_cameras(self) -> list[str]:
+        """The cameras fixed to the world (the wrist camera moves with the arm)."""
+        return [c for c in self.cameras if self.model.cam_bodyid[self.model.camera(c).id] == 0]
+
+    def named_cube_now(self) -> dict:
+        """Where the cube the instruction names is at this moment: "xy" on the table and
+        "pixels" {camera: (u, v)} in the fixed cameras. Place and push move it, so a label
+        per frame is the only honest answer to "where is it" in their later frames."""
+        position = self.cube_pos(self.episode.target)
+        return {
+            "xy": [float(position[0]), float(position[1])],
+            "pixels": {cam: self.pixel_of(cam, position) for cam in self.fixed_cameras()},
+        }
 
     @property
     def goal(self) -> str | None:

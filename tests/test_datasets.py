@@ -142,10 +142,10 @@ def test_loader_mixes_robots_with_padding_and_chunk_masks(dataset):
     assert set(batch["robot"]) == set(ROBOTS)
 
 
-def test_loader_gives_the_named_cubes_starting_position(dataset):
+def test_loader_gives_the_named_cubes_position_in_each_frame(dataset):
     """target_xy and target_uv (the localizer's labels) are the cube the instruction names:
-    where the episode's layout put it, and where the front camera shows it (the wrist camera
-    moves, so it has no label)."""
+    where it is in the sample's frame (in the first, where the layout put it), and where the
+    front camera shows it (the wrist camera moves, so it has no label)."""
     root, _ = dataset
     ds = EpisodeDataset(root, horizon=4, split="all")
     assert list(ds.cameras)[:2] == ["front", "wrist"]
@@ -155,12 +155,17 @@ def test_loader_gives_the_named_cubes_starting_position(dataset):
         record = episode_io.read_record(root / ds.episodes[int(ds.frame_episode[i])]["data_path"])
         target = record["initial_state"]["target"]
         assert target in sample["instruction"]
-        expected = record["initial_state"]["layout"][f"cube_{target}"][:2]
+        t = int(sample["frame_index"])
+        expected = record["target_track"]["xy"][t]
         np.testing.assert_allclose(sample["target_xy"].numpy(), expected, atol=1e-6)
         front_uv, wrist_uv = sample["target_uv"].numpy()
         assert np.isfinite(front_uv).all() and np.isnan(wrist_uv).all()
+        start = ds[i - t]
+        start_xy = record["initial_state"]["layout"][f"cube_{target}"][:2]
+        np.testing.assert_allclose(start["target_xy"].numpy(), start_xy, atol=1e-3)
         # the label points at the named cube's colour in the episode's first front image
-        first = ds[i - int(sample["frame_index"])]["images"][0].permute(1, 2, 0).numpy()
+        first = start["images"][0].permute(1, 2, 0).numpy()
+        front_uv = start["target_uv"][0].numpy()
         x, y = ((front_uv + 1) / 2 * first.shape[0]).astype(int)
         patch = first[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2].reshape(-1, 3).astype(int)
         c = dominant[target]
@@ -195,7 +200,33 @@ def test_goal_labels_point_at_the_fixture_the_sentence_names(task):
             assert r > 150 and r > b + 80, (seed, first[y, x])
         else:
             assert min(r, g, b) > 150, (seed, first[y, x])
+        # the named cube's label follows it there: first frame at its start, last at the goal
+        track = labels["target_xy"]
+        assert track.shape == (record["length"], 2)
+        target = f"cube_{initial['target']}"
+        np.testing.assert_allclose(track[0], initial["layout"][target][:2], atol=1e-3)
+        assert np.linalg.norm(track[-1] - track[0]) > 0.05
+        assert np.linalg.norm(track[-1] - labels["goal_xy"]) < 0.05
     env.close()
+
+
+def test_episodes_without_a_track_label_every_frame_with_the_start():
+    """Datasets collected before the per-frame track still load: every frame's label is the
+    cube's starting place."""
+    from vla.datasets.loader import target_labels
+
+    record = {
+        "length": 3,
+        "initial_state": {
+            "target": "red",
+            "layout": {"cube_red": [0.4, 0.1, 0.02]},
+            "pixels": {"front": {"cube_red": [0.2, -0.3]}},
+        },
+    }
+    labels = target_labels(record, ["front", "wrist"])
+    np.testing.assert_allclose(labels["target_xy"], [[0.4, 0.1]] * 3, atol=1e-6)
+    np.testing.assert_allclose(labels["target_uv"][:, 0], [[0.2, -0.3]] * 3, atol=1e-6)
+    assert labels["target_uv"].shape == (3, 2, 2) and np.isnan(labels["target_uv"][:, 1]).all()
 
 
 def test_balanced_sampling_evens_out_groups(dataset):
@@ -261,3 +292,37 @@ def test_fingerprint_ignores_episode_order_but_not_content(dataset, tmp_path):
     assert fingerprint(copy) == fingerprint(root)
     _rewrite(copy, 2, 2, change_action=True)
     assert fingerprint(copy)["sha256"] != fingerprint(root)["sha256"]
+
+
+def test_dataset_track_adds_the_labels_collection_now_records(dataset, tmp_path):
+    """`vla dataset track` replays episodes collected before the per-frame track and gives
+    them the labels collection writes today; a replay that leaves the stored states is refused."""
+    from vla.datasets.track import add_target_tracks, replay_track
+
+    root, _ = dataset
+    old = tmp_path / "old"
+    shutil.copytree(root, old)
+    files = layout.episode_files(old)[:6]
+    recorded = {}
+    for path in files:
+        record = episode_io.read_record(path)
+        recorded[path.name] = record.pop("target_track")
+        episode_io.rewrite_record(path, record)
+    for path in layout.episode_files(old)[6:]:
+        path.unlink()  # keep the test short: six episodes to replay
+    assert add_target_tracks(old, log=lambda _: None) == len(files)
+    for path in files:
+        replayed = episode_io.read_record(path)["target_track"]
+        np.testing.assert_allclose(replayed["xy"], recorded[path.name]["xy"], atol=1e-9)
+        for cam, uv in recorded[path.name]["pixels"].items():
+            np.testing.assert_allclose(replayed["pixels"][cam], uv, atol=1e-9)
+    assert add_target_tracks(old, log=lambda _: None) == 0  # done ones are left alone
+
+    record = episode_io.read_record(files[0])
+    table = episode_io.read_frames(files[0])
+    states = np.stack(table[layout.STATE].to_numpy(zero_copy_only=False))
+    actions = np.stack(table[layout.ACTION].to_numpy(zero_copy_only=False))
+    env = TabletopEnv(robot=record["robot"], task=record["task"], image_obs=False)
+    with pytest.raises(ValueError, match="does not replay"):
+        replay_track(env, record, states + 0.01, actions)
+    env.close()

@@ -84,3 +84,8 @@ class Embodiment:
     def mismatch(self, other: Embodiment) -> list[str]:
         """Names of the fields that differ (empty when the schemas agree)."""
         return [f.name for f in fields(self) if getattr(self, f.name) != getattr(other, f.name)]
+
+
+def control_of(schema: dict) -> str:
+    """The env control (`TabletopEnv(control=...)`) that an embodiment schema's actions drive."""
+    return schema["action_mode"] if schema["action_mode"] in TASK_SPACE else "joint"

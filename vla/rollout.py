@@ -31,7 +31,8 @@ def run_episode(
     `after_success`: steps to go on acting (and recording) once the task first succeeds, within
     the step limit, so that demonstrations do not stop at the success threshold (a lift that
     ends the moment the cube is 4 cm up shows a policy almost nothing of carrying on upwards).
-    "success_step" says when it first succeeded."""
+    "success_step" says when it first succeeded; with `record`, "target_track" says where the
+    named cube was in each recorded frame (the localizer's labels)."""
     unwrapped = env.unwrapped
     obs, info = env.reset(seed=seed, options=options)
     initial = {
@@ -44,6 +45,8 @@ def run_episode(
         initial["pixels"] = unwrapped.object_pixels()
     images = {cam: [] for cam in obs.get("images", {})} if record else {}
     states, actions = [], []
+    # the named cube's position in every recorded frame (place and push move it)
+    track = [] if record and hasattr(unwrapped, "named_cube_now") else None
     done, success_step = False, None
     while not done:
         action = np.asarray(act(obs), dtype=np.float32)
@@ -52,6 +55,8 @@ def run_episode(
                 images[cam].append(encode_image(image) if encode_image else image)
             states.append(obs["state"])
             actions.append(action)
+            if track is not None:
+                track.append(unwrapped.named_cube_now())
         executed = action if perturb is None else perturb(action)
         obs, _, terminated, truncated, info = env.step(executed)
         if success_step is None and info["is_success"]:
@@ -76,6 +81,8 @@ def run_episode(
         "image_size": list(unwrapped.image_hw),
         "initial_state": initial,
     }
+    if track is not None:
+        result["target_track"] = target_track(track)
     if record:
         result["frames"] = {
             "images": images,
@@ -83,3 +90,13 @@ def run_episode(
             "action": np.array(actions),
         }
     return result
+
+
+def target_track(points: list[dict]) -> dict:
+    """Per-frame `named_cube_now()` answers as the record's "target_track": {"xy": [[x, y],
+    ...], "pixels": {camera: [[u, v], ...]}}, one entry per frame."""
+    cameras = points[0]["pixels"] if points else {}
+    return {
+        "xy": [p["xy"] for p in points],
+        "pixels": {cam: [p["pixels"][cam] for p in points] for cam in cameras},
+    }

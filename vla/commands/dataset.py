@@ -1,11 +1,12 @@
-"""`vla dataset check DIR [--decode-all] [--rebuild-meta]`: validate a dataset, name the bad file."""
+"""`vla dataset check DIR [--decode-all] [--rebuild-meta]`: validate a dataset, name the bad file.
+`vla dataset track DIR`: add the per-frame target labels to episodes collected without them."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from vla.datasets import check, meta
+from vla.datasets import check, meta, track
 
 
 def main(argv: list[str]) -> int:
@@ -19,7 +20,17 @@ def main(argv: list[str]) -> int:
     p.add_argument(
         "--rebuild-meta", action="store_true", help="rewrite meta/ from the episode files first"
     )
+    p = sub.add_parser(
+        "track",
+        help="replay episodes collected without a per-frame target track and add it "
+        "(the localizer's labels for place and push, whose cube moves)",
+    )
+    p.add_argument("path")
     args = parser.parse_args(argv)
+    if args.action == "track":
+        added = track.add_target_tracks(args.path)
+        print(f"{args.path}: added the target track to {added} episode(s)")
+        return 0
     if args.rebuild_meta:
         info = meta.finalize(args.path)
         print(f"rebuilt meta/: {info['total_episodes']} episodes, {info['total_frames']} frames")

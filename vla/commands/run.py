@@ -21,7 +21,7 @@ def run(cfg) -> int:
     size = cfg.image_size or (policy.config.image_size if policy else 128)
     control = "joint"
     if policy is not None and cfg.robot in policy.schemas:  # drive the arm as it was trained to
-        from vla.evaluation.evaluate import control_of
+        from vla.embodiment import control_of
 
         control = control_of(policy.schemas[cfg.robot].to_dict())
     env = TabletopEnv(robot=cfg.robot, task=parsed["task"], image_size=size, control=control)

@@ -74,5 +74,14 @@ def record_of(table_or_schema, path: Path | str = "the episode file") -> dict:
     return json.loads(meta[layout.EPISODE_META_KEY])
 
 
+def rewrite_record(path: Path, record: dict) -> None:
+    """Replace an episode file's record, frames untouched; atomic like `write_episode`."""
+    table = pq.read_table(path)
+    metadata = {**(table.schema.metadata or {}), layout.EPISODE_META_KEY: json.dumps(record)}
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table.replace_schema_metadata(metadata), buffer, compression="zstd")
+    atomic.write_bytes(Path(path), buffer.getvalue().to_pybytes())
+
+
 def read_frames(path: Path, columns: list[str] | None = None) -> pa.Table:
     return pq.read_table(path, columns=columns)

@@ -155,8 +155,8 @@ class EpisodeDataset(Dataset):
             "actions": torch.from_numpy(actions),
             "action_is_pad": torch.from_numpy(is_pad),
             "dim_mask": torch.from_numpy(dim_mask),
-            "target_xy": torch.from_numpy(data["target_xy"]),
-            "target_uv": torch.from_numpy(data["target_uv"]),
+            "target_xy": torch.from_numpy(data["target_xy"][t]),
+            "target_uv": torch.from_numpy(data["target_uv"][t]),
             "goal_xy": torch.from_numpy(data["goal_xy"]),
             "goal_uv": torch.from_numpy(data["goal_uv"]),
             "crop_box": crop_box,
@@ -170,16 +170,18 @@ class EpisodeDataset(Dataset):
 
 
 def target_labels(record: dict, cameras) -> dict[str, np.ndarray]:
-    """Where the named cube was when the episode started, for learning to find it: its table
-    position "target_xy" (2,) in metres and its image position "target_uv" (C, 2) in each of
-    `cameras` (u, v in [-1, 1]); "goal_xy" and "goal_uv" the same for the fixture it should
-    end on (place: the bowl or the plate; push: the mark). NaN where the episode did not
-    record it, has no goal (reach, lift), or for moving cameras. The goal never moves; reach
-    and lift move the cube only upwards, so "target" stays a fair answer to "where is it" for
-    the whole episode (place and push move it: only their first frames' answer is exact)."""
+    """Labels for learning to find things from pixels. "target_xy" (T, 2): where the cube the
+    instruction names is in each of the episode's T frames, on the table in metres, and
+    "target_uv" (T, C, 2) where each of `cameras` shows it (u, v in [-1, 1]); "goal_xy" (2,)
+    and "goal_uv" (C, 2) the same for the fixture it should end on (place: the bowl or the
+    plate; push: the mark), which never moves. NaN where the episode did not record it, has no
+    goal (reach, lift), or for moving cameras. Episodes recorded before the per-frame track
+    ("target_track") give the cube's starting place for every frame: exact for reach and lift,
+    which move it only upwards, but not for the later frames of place and push."""
     initial = record.get("initial_state") or {}
     placed = initial.get("layout") or {}
     pixels = initial.get("pixels") or {}
+    frames = int(record.get("length") or 1)
 
     def where(name) -> tuple[np.ndarray, np.ndarray]:
         xy = placed.get(name) if name else None
@@ -189,8 +191,19 @@ def target_labels(record: dict, cameras) -> dict[str, np.ndarray]:
             np.array(uv, np.float32).reshape(len(cameras), 2),
         )
 
-    target_xy, target_uv = where(f"cube_{initial.get('target')}")
     goal_xy, goal_uv = where(initial.get("goal"))
+    track = record.get("target_track")
+    if track and len(track["xy"]) == frames:
+        missing = [[np.nan, np.nan]] * frames
+        target_xy = np.array(track["xy"], np.float32).reshape(frames, 2)
+        target_uv = np.array(
+            [track["pixels"].get(c, missing) for c in cameras], np.float32
+        ).reshape(len(cameras), frames, 2)
+        target_uv = np.ascontiguousarray(target_uv.transpose(1, 0, 2))
+    else:
+        start_xy, start_uv = where(f"cube_{initial.get('target')}")
+        target_xy = np.repeat(start_xy[None], frames, axis=0)
+        target_uv = np.repeat(start_uv[None], frames, axis=0)
     return {"target_xy": target_xy, "target_uv": target_uv, "goal_xy": goal_xy, "goal_uv": goal_uv}
 
 

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vla.embodiment import TASK_SPACE
+from vla.embodiment import control_of
 from vla.evaluation import report, resume
 
 EXPERT = "expert"
@@ -236,8 +236,3 @@ def _rewrite(path: Path, records: list[dict]) -> None:
 
     if path.is_file():
         atomic.write_bytes(path, "".join(json.dumps(r) + "\n" for r in records).encode())
-
-
-def control_of(schema: dict) -> str:
-    """The env control a policy was trained on, from its robot's embodiment schema."""
-    return schema["action_mode"] if schema["action_mode"] in TASK_SPACE else "joint"
