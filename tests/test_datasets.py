@@ -172,7 +172,9 @@ def test_loader_gives_the_named_cubes_position_in_each_frame(dataset):
         others = [k for k in range(3) if k != c]
         assert (patch[:, c] > patch[:, others].max(1) + 40).any(), (target, patch)
         # reach and lift name no place to put the cube
-        assert np.isnan(sample["goal_xy"].numpy()).all() and np.isnan(sample["goal_uv"]).all()
+        assert (
+            np.isnan(sample["goal_xy"].numpy()).all() and np.isnan(sample["goal_uv"].numpy()).all()
+        )
 
 
 @pytest.mark.parametrize("task", ["push", "place"])
