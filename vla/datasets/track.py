@@ -30,8 +30,9 @@ def replay_track(env, record: dict, states: np.ndarray, actions: np.ndarray) -> 
         if gap > STATE_TOLERANCE:
             raise ValueError(
                 f"episode {record.get('episode_index')} does not replay: frame {t}'s state is "
-                f"{gap:.2g} from the stored one (collected with another simulator or scene "
-                "version?); recollect it with `vla collect`, which records the track itself"
+                f"{gap:.2g} from the stored one (collected with action noise, whose executed "
+                "actions are not stored, or with another simulator or scene version?); "
+                "recollect it with `vla collect`, which records the track itself"
             )
         track.append(env.unwrapped.named_cube_now())
         obs, *_ = env.step(action)
