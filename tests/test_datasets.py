@@ -328,3 +328,10 @@ def test_dataset_track_adds_the_labels_collection_now_records(dataset, tmp_path)
     with pytest.raises(ValueError, match="does not replay"):
         replay_track(env, record, states + 0.01, actions)
     env.close()
+
+
+def test_dataset_track_on_a_folder_that_is_not_a_dataset_says_so(tmp_path, capsys):
+    from vla.cli import main
+
+    assert main(["dataset", "track", str(tmp_path)]) == 2
+    assert "no episode files" in capsys.readouterr().err

@@ -28,7 +28,11 @@ def main(argv: list[str]) -> int:
     p.add_argument("path")
     args = parser.parse_args(argv)
     if args.action == "track":
-        added = track.add_target_tracks(args.path)
+        try:
+            added = track.add_target_tracks(args.path)
+        except (FileNotFoundError, ValueError) as e:  # not a dataset; an episode that won't replay
+            print(f"vla dataset track: error: {e}", file=sys.stderr)
+            return 2
         print(f"{args.path}: added the target track to {added} episode(s)")
         return 0
     if args.rebuild_meta:
