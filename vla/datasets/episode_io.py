@@ -50,14 +50,18 @@ def write_episode(root: Path, episode_index: int, record: dict, frames: dict) ->
         "next.done": pa.array(np.arange(n) == n - 1),
     }
     record = {**record, "episode_index": episode_index, "length": n}
-    table = pa.table(columns).replace_schema_metadata(
-        {layout.EPISODE_META_KEY: json.dumps(record).encode()}
-    )
-    buffer = pa.BufferOutputStream()
-    pq.write_table(table, buffer, compression="zstd")
     path = layout.episode_path(root, episode_index)
-    atomic.write_bytes(path, buffer.getvalue().to_pybytes())
+    write_table(path, pa.table(columns), record)
     return path
+
+
+def write_table(path: Path, table: pa.Table, record: dict) -> None:
+    """Write an episode's frames with `record` in the schema metadata, atomically (temporary
+    file, then rename): a reader sees the old file or the new one, never half of one."""
+    metadata = {**(table.schema.metadata or {}), layout.EPISODE_META_KEY: json.dumps(record)}
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table.replace_schema_metadata(metadata), buffer, compression="zstd")
+    atomic.write_bytes(Path(path), buffer.getvalue().to_pybytes())
 
 
 def read_record(path: Path) -> dict:
@@ -72,15 +76,6 @@ def record_of(table_or_schema, path: Path | str = "the episode file") -> dict:
     if layout.EPISODE_META_KEY not in meta:
         raise ValueError(f"{path} has no episode record in its parquet metadata")
     return json.loads(meta[layout.EPISODE_META_KEY])
-
-
-def rewrite_record(path: Path, record: dict) -> None:
-    """Replace an episode file's record, frames untouched; atomic like `write_episode`."""
-    table = pq.read_table(path)
-    metadata = {**(table.schema.metadata or {}), layout.EPISODE_META_KEY: json.dumps(record)}
-    buffer = pa.BufferOutputStream()
-    pq.write_table(table.replace_schema_metadata(metadata), buffer, compression="zstd")
-    atomic.write_bytes(Path(path), buffer.getvalue().to_pybytes())
 
 
 def read_frames(path: Path, columns: list[str] | None = None) -> pa.Table:

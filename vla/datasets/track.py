@@ -60,11 +60,11 @@ def add_target_tracks(root: str | Path, log: Callable[[str], None] = print) -> i
             envs[key] = TabletopEnv(
                 robot=robot, task=task, image_size=size, image_obs=False, control=control
             )
-        table = episode_io.read_frames(path, columns=[layout.STATE, layout.ACTION])
+        table = episode_io.read_frames(path)  # once: replayed from, then written back
         states = np.stack(table[layout.STATE].to_numpy(zero_copy_only=False))
         actions = np.stack(table[layout.ACTION].to_numpy(zero_copy_only=False))
         record["target_track"] = replay_track(envs[key], record, states, actions)
-        episode_io.rewrite_record(path, record)
+        episode_io.write_table(path, table, record)
         added += 1
         if added % 100 == 0:
             log(f"  {added} episodes tracked")
