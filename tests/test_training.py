@@ -88,6 +88,10 @@ def test_killed_run_resumes_onto_the_same_loss_curve(dataset, tmp_path):
         "train",
         f"dataset={root}",
         *TINY_ARGS,
+        # the localizer's token is teacher-forced with noise: random draws inside each step
+        "policy.image_encoder=conv",
+        "policy.target_probe_weight=1.0",
+        "policy.target_token=predicted",
         "train.steps=12",
         "train.save_every=4",
     ]

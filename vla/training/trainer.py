@@ -7,8 +7,9 @@
     output/tensorboard/                 the same, for TensorBoard
 
 Exact resumption: batches depend only on (seed, step) (`StepBatchSampler`), the learning rate
-is a function of the step, and checkpoints carry the optimiser's moments, so a run killed and
-resumed follows the loss curve of one that was not.
+is a function of the step, and checkpoints carry the optimiser's moments and the random-number
+state (the teacher-forcing noise draws from it), so a run killed and resumed follows the loss
+curve of one that was not.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from vla.training.config import TrainConfig
 CHECKPOINTS = "checkpoints"
 LATEST = "LATEST"
 VAL_PARTS = ("l1", "target_cm", "goal_cm")  # validation logs these parts of the loss too
+RNG_CPU, RNG_CUDA = "rng.cpu", "rng.cuda"  # keys in optimizer.safetensors
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
@@ -89,6 +91,7 @@ def save_checkpoint(
             tensors[f"{i}.{key}"] = value.detach().cpu().contiguous().reshape(value.shape)
     for g in optimizer.param_groups:
         groups.append({k: v for k, v in g.items() if k != "params"})
+    tensors.update(rng_state())
     save_file(tensors, str(target / "optimizer.safetensors"))
     atomic.write_json(
         target / "trainer_state.json",
@@ -109,6 +112,24 @@ def save_checkpoint(
     return target
 
 
+def rng_state() -> dict[str, torch.Tensor]:
+    """The generators that draw inside a step (the teacher-forcing noise), as tensors."""
+    out = {RNG_CPU: torch.get_rng_state()}
+    if torch.cuda.is_available():
+        out[RNG_CUDA] = torch.cuda.get_rng_state()
+    return out
+
+
+def restore_rng(path: Path) -> None:
+    """Put the generators back where the checkpoint left them (a checkpoint from before they
+    were saved resumes with the seed's state, as it did then)."""
+    tensors = load_file(str(path / "optimizer.safetensors"))
+    if RNG_CPU in tensors:
+        torch.set_rng_state(tensors[RNG_CPU])
+    if RNG_CUDA in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors[RNG_CUDA])
+
+
 def restore_optimizer(path: Path, policy, optimizer) -> dict:
     """Load the optimiser's moments and groups; returns the checkpoint's trainer state."""
     state = json.loads((path / "trainer_state.json").read_text())
@@ -121,7 +142,7 @@ def restore_optimizer(path: Path, policy, optimizer) -> dict:
     for i, p in enumerate(params):
         entries = {
             k.split(".", 1)[1]: v for k, v in tensors.items() if k.split(".", 1)[0] == str(i)
-        }
+        }  # the rng.* entries match no index
         if entries:
             optimizer.state[p] = {
                 k: v.to(p.device) if k != "step" else v for k, v in entries.items()
@@ -265,6 +286,8 @@ def train_loop(
     if rank == 0 and start == 0:  # where validation starts, so a run shows whether it falls
         _log(output, writer, {"step": 0, **evaluate()})
     t0, seen, it = time.perf_counter(), 0, iter(loader)
+    if resume_from is not None:  # after iter(), which draws the workers' seeds from it
+        restore_rng(resume_from)
     for step in range(start, cfg.steps):
         lr = learning_rate(cfg, step)
         for g in optimizer.param_groups:
