@@ -19,6 +19,13 @@ class ChunkHead(nn.Module):
         self.queries = nn.Parameter(torch.randn(config.horizon, width) * 0.02)
         self.out = nn.ModuleDict({r: nn.Linear(width, d) for r, d in sorted(action_dims.items())})
         self.tokenizer = ContinuousTokenizer()
+        self.anchor_weights = None
+        if config.anchor_xy:
+            # target, goal (with a goal token), the TCP itself; zero init: an even blend
+            n = 3 if config.goal_token else 2
+            self.anchor_weights = nn.Linear(width, n)
+            nn.init.zeros_(self.anchor_weights.weight)
+            nn.init.zeros_(self.anchor_weights.bias)
 
     def _hidden(self, run, prefix, mask):
         b = prefix.shape[0]
@@ -27,20 +34,30 @@ class ChunkHead(nn.Module):
         full_mask = torch.cat([mask, mask.new_ones(b, self.horizon)], dim=1)
         return run(embeds, full_mask)[:, -self.horizon :]  # (B, H, W)
 
-    def _actions(self, hidden, robots):
+    def _actions(self, hidden, robots, anchors=None):
+        """`anchors` (B, K, 2): positions in normalised action units that the first two action
+        dimensions (TCP x, y) blend, per chunk step, before their own correction."""
         out = hidden.new_zeros(hidden.shape[0], self.horizon, self.max_dim, dtype=torch.float32)
         for r, rows in robot_rows(robots, hidden.device).items():
             out[rows, :, : self.dims[r]] = self.out[r](
                 hidden[rows].to(self.out[r].weight.dtype)
             ).float()
+        if self.anchor_weights is not None:
+            if anchors is None:
+                raise ValueError("policy.anchor_xy=true: the chunk head needs the anchors")
+            w = self.anchor_weights(hidden.to(self.anchor_weights.weight.dtype)).float()
+            blend = w.softmax(-1) @ anchors.float()  # (B, H, K) @ (B, K, 2)
+            out = torch.cat([out[..., :2] + blend, out[..., 2:]], -1)
         return out  # (B, H, D)
 
-    def loss(self, run, prefix, mask, targets, valid, robots):
-        pred = self._actions(self._hidden(run, prefix, mask), robots)
+    def loss(self, run, prefix, mask, targets, valid, robots, anchors=None):
+        pred = self._actions(self._hidden(run, prefix, mask), robots, anchors)
         err = (pred - self.tokenizer.encode(targets)).abs() * valid
         loss = err.sum() / valid.sum().clamp_min(1)
         per_sample = err.sum((1, 2)).detach() / valid.sum((1, 2)).clamp_min(1)  # (B,)
         return loss, {"l1": float(loss.detach()), "per_sample": per_sample}
 
-    def predict(self, run, prefix, mask, robots):
-        return self.tokenizer.decode(self._actions(self._hidden(run, prefix, mask), robots))
+    def predict(self, run, prefix, mask, robots, anchors=None):
+        return self.tokenizer.decode(
+            self._actions(self._hidden(run, prefix, mask), robots, anchors)
+        )

@@ -8,6 +8,7 @@ MODES = ("frozen", "lora", "full")
 ACTION_MODES = ("absolute", "relative")
 TARGET_TOKENS = ("none", "privileged", "predicted")
 FILM_SOURCES = ("words", "sentence")
+TABLE_MAPS = ("mlp", "plane")
 
 
 @dataclass
@@ -64,6 +65,17 @@ class PolicyConfig:
     # in the training set's distinct instructions): deep vectors of any two prompts point the
     # same way (cosine >= 0.98), what tells tasks apart is the difference from their mean
     sentence_reference: tuple[str, ...] = ()
+    # how the localizer turns the pixel it found into a table position: "mlp", a small network
+    # per robot fitted on the labels while training; "plane", the fixed camera's exact
+    # pixel-to-table homography (policies/table_plane.py), which vla train fits from the
+    # dataset's labelled points into `table_planes` ({robot: {thing: 9 numbers}})
+    table_map: str = "mlp"
+    table_planes: dict = field(default_factory=dict)
+    # the chunk head's TCP x, y as a learnt blend of anchors, the target's and the goal's
+    # position (their tokens' values) and the TCP's own, plus a learnt correction: going exactly
+    # to the cube is picking an anchor, not regressing its coordinates back out of a token
+    # (task-space robots, control=ee_pose; needs head=chunk, absolute actions, a target token)
+    anchor_xy: bool = False
 
     def __post_init__(self):
         from vla.policies import heads
@@ -98,6 +110,21 @@ class PolicyConfig:
             raise ValueError(
                 "policy.goal_token=true is a second map of the target localizer: set "
                 "policy.target_token=predicted and policy.target_probe_weight > 0"
+            )
+        if self.table_map not in TABLE_MAPS:
+            raise ValueError(unknown("policy.table_map", self.table_map, TABLE_MAPS))
+        if self.table_map == "plane" and self.target_probe_weight <= 0:
+            raise ValueError(
+                "policy.table_map=plane maps the target localizer's pixel to the table: set "
+                "policy.target_probe_weight > 0 (e.g. 1.0)"
+            )
+        if self.anchor_xy and (
+            self.head != "chunk" or self.action_mode != "absolute" or self.target_token == "none"
+        ):
+            raise ValueError(
+                "policy.anchor_xy=true blends the target's (and goal's) position into the chunk "
+                "head's absolute TCP x, y: it needs policy.head=chunk, policy.action_mode=absolute "
+                "and a target token (policy.target_token=predicted)"
             )
         if self.keypoint_stride not in (4, 8):
             raise ValueError(f"policy.keypoint_stride must be 4 or 8, got {self.keypoint_stride}")

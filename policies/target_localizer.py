@@ -26,6 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from vla.policies.table_plane import apply_plane
 from vla.tokenizers.image import MEAN, STD
 from vla.tokenizers.robot_rows import robot_rows
 
@@ -47,7 +48,10 @@ class TargetLocalizer(nn.Module):
         image_size: int,
         channels: int = 48,
         things: tuple[str, ...] = ("target",),
+        planes: dict | None = None,
     ):
+        """`planes` ({robot: {thing: 9 numbers}}, policies/table_plane.py): map pixels to the
+        table through each fixed camera's homography; None: learn a small MLP per robot."""
         super().__init__()
         self.things = tuple(things)
         first_stride = max(1, image_size // (2 * HEATMAP_SIDE))  # 1 up to 64 px, 2 at 128 px
@@ -73,14 +77,30 @@ class TargetLocalizer(nn.Module):
             nn.GELU(),
             nn.Conv2d(channels, len(self.things), 1),
         )
-        self.to_table = nn.ModuleDict(
-            {
-                r: nn.Sequential(
-                    nn.Linear(2, 64), nn.GELU(), nn.Linear(64, 64), nn.GELU(), nn.Linear(64, 2)
+        self.to_table = None
+        if planes is None:
+            self.to_table = nn.ModuleDict(
+                {
+                    r: nn.Sequential(
+                        nn.Linear(2, 64), nn.GELU(), nn.Linear(64, 64), nn.GELU(), nn.Linear(64, 2)
+                    )
+                    for r in sorted(robots)
+                }
+            )
+        else:
+            missing = [(r, t) for r in robots for t in self.things if t not in planes.get(r, {})]
+            if missing:
+                raise ValueError(
+                    f"policy.table_planes has no map for {missing}: vla train fits them from "
+                    "the dataset's labelled points (leave table_planes empty there)"
                 )
-                for r in sorted(robots)
-            }
-        )
+            # (robot, thing, 3, 3) from the config, so not saved with the weights; a plain
+            # float64 tensor, not a buffer, so that casting the policy to bf16 leaves it exact
+            grid = [[planes[r][t] for t in self.things] for r in sorted(robots)]
+            self.planes = torch.tensor(grid, dtype=torch.float64).view(
+                len(robots), len(self.things), 3, 3
+            )
+            self.plane_robots = sorted(robots)
         self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
 
@@ -105,12 +125,18 @@ class TargetLocalizer(nn.Module):
         v = (p.sum(-1) * cell_centres(h, logits.device)).sum(-1)
         return torch.stack([u, v], dim=-1)
 
-    def table_position(self, uv: torch.Tensor, robots: list[str]) -> torch.Tensor:
-        """(B, [K,] 2) image positions in the uncropped image -> table (x, y), metres."""
-        out = uv.new_zeros(uv.shape)
+    def table_position(self, uv: torch.Tensor, robots: list[str], thing: int | None = None):
+        """(B, K, 2) image positions in the uncropped image, one per thing, or (B, 2) of thing
+        number `thing` -> table (x, y), metres."""
+        out = uv.new_zeros(uv.shape, dtype=torch.float32)
         for r, rows in robot_rows(robots, uv.device).items():
-            out[rows] = self.to_table[r](uv[rows].float())
-        return out / UNIT
+            if self.to_table is not None:
+                out[rows] = self.to_table[r](uv[rows].float()) / UNIT
+                continue
+            h = self.planes[self.plane_robots.index(r)].to(uv.device)  # (K, 3, 3)
+            h = h if thing is None else h[thing]
+            out[rows] = apply_plane(h, uv[rows].double()).float()
+        return out
 
     def forward(self, image, text, robots, crop_box=None) -> tuple[torch.Tensor, torch.Tensor]:
         """-> the (B, K, 2) table position estimates and the (B, K, h, w) heatmap logits.
@@ -128,16 +154,16 @@ class TargetLocalizer(nn.Module):
         total, logs = logits.sum() * 0.0, {}
         for k, thing in enumerate(self.things):
             loss, cm = self.thing_loss(
-                logits[:, k], estimate[:, k], robots, uv[:, k], xy[:, k], crop_box
+                logits[:, k], estimate[:, k], robots, uv[:, k], xy[:, k], crop_box, k
             )
             total = total + loss
             if cm is not None:
                 logs[f"{thing}_cm"] = cm
         return total, logs
 
-    def thing_loss(self, logits, estimate, robots, target_uv, target_xy, crop_box=None):
-        """One map's heatmap cross-entropy against the labelled pixel, plus the table map fitted
-        on the labels themselves; samples without labels (NaN: a reach has no goal) are left
+    def thing_loss(self, logits, estimate, robots, target_uv, target_xy, crop_box=None, thing=0):
+        """One map's heatmap cross-entropy against the labelled pixel, plus (with the MLP) the
+        table map fitted on the labels themselves; samples without labels (NaN: a reach has no goal) are left
         out. -> (loss, mean error in cm or None)."""
         target_uv = target_uv.to(logits.device).float()
         target_xy = target_xy.to(logits.device).float()
@@ -156,7 +182,10 @@ class TargetLocalizer(nn.Module):
         sigma = LABEL_SIGMA_CELLS * 2 / w
         label = (-(du**2 + dv**2) / (2 * sigma**2)).flatten(1).softmax(-1)
         heat = -(label * logits.flatten(1).float().log_softmax(-1)).sum(-1)
-        table = F.smooth_l1_loss(self.table_position(target_uv, kept) * UNIT, target_xy * UNIT)
+        table = 0.0
+        if self.to_table is not None:
+            fitted = self.table_position(target_uv, kept, thing)
+            table = F.smooth_l1_loss(fitted * UNIT, target_xy * UNIT)
         cm = float((estimate[rows].detach().float() - target_xy).norm(dim=-1).mean()) * 100
         return heat.mean() + table, cm
 

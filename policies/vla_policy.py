@@ -36,6 +36,7 @@ TARGET_SCALE_M = 0.25  # table positions are within about +-0.5 m: bring them ne
 # estimate is acting on what training looked like
 TEACHER_NOISE_M = 0.01
 RELATIVE_ACTION_MODES = ("joint_position", "ee_pose")
+TCP_XY = ("tcp_x", "tcp_y")  # task-space robots name their first two action dimensions so
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -79,6 +80,12 @@ class VLAPolicy(nn.Module):
         self.normalizer = Normalizer(
             self.stats, self.max_dim, relative=config.action_mode == "relative"
         )
+        not_tcp = [r for r, s in self.schemas.items() if tuple(s.joint_names[:2]) != TCP_XY]
+        if config.anchor_xy and not_tcp:
+            raise ValueError(
+                f"policy.anchor_xy=true blends table positions into the TCP's x, y, but "
+                f"{not_tcp} act in joints: collect with control=ee_pose"
+            )
         self.text = TextTokenizer(bb.tokenizer, config.max_text_tokens)
         self.text_pool = TextPool(width, config.text_pooling)
         self.images = ImageTokenizer(
@@ -93,7 +100,13 @@ class VLAPolicy(nn.Module):
         self.head = HEADS[config.head](config, width, dims, self.lm.config.vocab_size)
         things = ("target", "goal") if config.goal_token else ("target",)
         self.target_localizer = (
-            TargetLocalizer(self.robots, width, config.image_size, things=things)
+            TargetLocalizer(
+                self.robots,
+                width,
+                config.image_size,
+                things=things,
+                planes=config.table_planes if config.table_map == "plane" else None,
+            )
             if config.target_probe_weight > 0
             else None
         )
@@ -148,6 +161,7 @@ class VLAPolicy(nn.Module):
         target_token=predicted (teacher forcing); `goal_xy` the same for the goal token (NaN
         where an episode has none: its estimate stands in). `crop_box`: the loader's
         augmentation crop (see TargetLocalizer.forward)."""
+        tcp_xy = state[:, :2].float()  # with anchor_xy (task-space robots): the TCP's x, y
         state = self.normalizer.state(state.float(), robots)
         ids, text_mask = self.text(instructions, device=state.device)
         dtype = self.lm.get_input_embeddings().weight.dtype
@@ -184,6 +198,7 @@ class VLAPolicy(nn.Module):
             else:
                 xy = seen["target"].detach()  # acting: pixels and words only
             parts.append(self._position(self.target_token, xy))
+            anchors = [xy.float()]
         if self.goal_token is not None:
             xy = seen["goal"].detach().float()
             if self.training and goal_xy is not None:  # teacher forcing where there is a goal
@@ -192,6 +207,10 @@ class VLAPolicy(nn.Module):
                 noisy = true.nan_to_num() + torch.randn_like(xy) * TEACHER_NOISE_M
                 xy = torch.where(known, noisy, xy)
             parts.append(self._position(self.goal_token, xy))
+            anchors.append(xy.float())
+        if self.config.anchor_xy:
+            anchors.append(tcp_xy.to(anchors[0].device))
+            seen["anchors"] = self._normalised_xy(torch.stack(anchors, 1), robots)
         parts = [p.to(dtype) for p in parts]
         # the words are left-padded; every other token is real
         masks = [text_mask] if self.config.word_tokens else []
@@ -199,6 +218,12 @@ class VLAPolicy(nn.Module):
         masks.append(text_mask.new_ones(state.shape[0], sum(p.shape[1] for p in parts) - n_words))
         mask = torch.cat(masks, dim=1)
         return torch.cat(parts, dim=1), mask, seen
+
+    def _normalised_xy(self, xy: torch.Tensor, robots: list[str]) -> torch.Tensor:
+        """(B, K, 2) table positions, metres -> the same in the TCP x, y action units [-1, 1]."""
+        full = xy.new_zeros(*xy.shape[:2], self.max_dim)
+        full[..., :2] = xy
+        return self.normalizer.action(full, robots)[..., :2]
 
     def _position(self, token: nn.Module, xy: torch.Tensor) -> torch.Tensor:
         """(B, 2) table position, metres -> (B, 1, W) token."""
@@ -221,13 +246,15 @@ class VLAPolicy(nn.Module):
             batch["state"],
             list(batch["instruction"]),
             robots,
-            batch.get("target_xy"),
+            self._teacher_target(batch, robots),
             batch.get("crop_box"),
             batch.get("goal_xy"),
         )
         targets = self.normalizer.action(actions, robots, state=batch["state"])
         valid = (~batch["action_is_pad"])[:, :, None] & batch["dim_mask"][:, None, :]  # (B, H, D)
-        loss, logs = self.head.loss(self.run, prefix, mask, targets, valid.float(), robots)
+        loss, logs = self.head.loss(
+            self.run, prefix, mask, targets, valid.float(), robots, **self._anchors(seen)
+        )
         if self.target_localizer is not None:
             uv = batch.get("target_uv")
             if uv is None or "target_xy" not in batch or not torch.isfinite(uv[:, 0]).any():
@@ -259,6 +286,24 @@ class VLAPolicy(nn.Module):
             logs.update(probe_logs)
         logs["loss"] = float(loss.detach())
         return loss, logs
+
+    def _anchors(self, seen: dict) -> dict:
+        return {"anchors": seen["anchors"]} if self.config.anchor_xy else {}
+
+    def _teacher_target(self, batch: dict, robots: list[str]):
+        """What the target token is teacher-forced with: the true position, or, with the plane
+        map, what the map makes of the true pixel. The two agree while the cube is on the
+        table; once it is lifted the map reads it further along the camera's ray, and that is
+        what the token will hold when acting, so it trains on the same."""
+        xy = batch.get("target_xy")
+        uv = batch.get("target_uv")
+        plane = self.config.table_map == "plane" and self.config.target_token == "predicted"
+        if not plane or xy is None or uv is None:
+            return xy
+        uv = torch.as_tensor(uv)[:, 0].to(self.device)
+        mapped = self.target_localizer.table_position(uv.nan_to_num(), robots, 0)
+        known = torch.isfinite(uv).all(-1, keepdim=True)
+        return torch.where(known, mapped, torch.as_tensor(xy).to(mapped.device).float())
 
     # ----- acting ------------------------------------------------------------------------
     def _batch_from_obs(self, obs: dict, robot: str):
@@ -316,8 +361,9 @@ class VLAPolicy(nn.Module):
     def predict_normalized(
         self, images, state, instructions, robots, target_xy=None
     ) -> torch.Tensor:
-        prefix, mask, _ = self._prefix(images, state, instructions, robots, target_xy)
-        return self.head.predict(self.run, prefix, mask, robots)  # (B, H, D) in [-1, 1]
+        prefix, mask, seen = self._prefix(images, state, instructions, robots, target_xy)
+        # (B, H, D) in [-1, 1]
+        return self.head.predict(self.run, prefix, mask, robots, **self._anchors(seen))
 
     @torch.no_grad()
     def predict_chunks(self, observations: list[dict], robots: list[str]) -> list[np.ndarray]:

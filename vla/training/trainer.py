@@ -26,7 +26,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from vla import atomic
-from vla.datasets import layout, relative_stats
+from vla.datasets import layout, meta, relative_stats, table_points
 from vla.datasets.loader import EpisodeDataset, StepBatchSampler
 from vla.embodiment import Embodiment
 from vla.training.config import TrainConfig
@@ -152,6 +152,29 @@ def restore_optimizer(path: Path, policy, optimizer) -> dict:
     return state
 
 
+def fit_table_planes(root: str, train_set: EpisodeDataset, policy_cfg) -> dict:
+    """{robot: {thing: 9 numbers}}: each robot's first-camera pixel-to-table maps, fitted on the
+    training episodes' labelled starting places (policies/table_plane.py)."""
+    from vla.policies.table_plane import fit_checked
+
+    train_ids = {e["episode_index"] for e in train_set.episodes}
+    records = [r for r in meta.load_records(Path(root)) if r["episode_index"] in train_ids]
+    camera = policy_cfg.cameras[0]
+    things = ("target", "goal") if policy_cfg.goal_token else ("target",)
+    points = table_points.plane_points(records, camera)
+    planes = {}
+    for robot in sorted({r["robot"] for r in records}):
+        found = points.get(robot, {})
+        missing = [t for t in things if t not in found]
+        if missing:
+            raise ValueError(
+                f"policy.table_map=plane: no labelled {missing} points for {robot} in camera "
+                f"{camera!r}; recollect with vla collect (it records them) or use policy.table_map=mlp"
+            )
+        planes[robot] = {t: fit_checked(*found[t], f"{robot} {t}") for t in things}
+    return planes
+
+
 def means_by_key(pairs) -> dict[str, float]:
     """(key, value) pairs -> the mean value of each key, over the pairs that have it."""
     sums, counts = defaultdict(float), defaultdict(int)
@@ -200,6 +223,9 @@ def train_loop(
     if policy_cfg.sentence_layer is not None and not policy_cfg.sentence_reference:
         instructions = sorted({e["instruction"] for e in train_set.episodes})
         policy_cfg = dataclasses.replace(policy_cfg, sentence_reference=tuple(instructions))
+    if policy_cfg.table_map == "plane" and not policy_cfg.table_planes:
+        planes = fit_table_planes(cfg.dataset, train_set, policy_cfg)
+        policy_cfg = dataclasses.replace(policy_cfg, table_planes=planes)
     size = train_set.info["features"][f"{layout.IMAGE_PREFIX}{policy_cfg.cameras[0]}"]["shape"][0]
     if size != policy_cfg.image_size:
         raise ValueError(
