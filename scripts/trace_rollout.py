@@ -1,7 +1,9 @@
-"""Trace one policy episode step by step: where the tool is, how far from the named cube, how
-big the commanded joint move is. For diagnosing *how* a policy fails, not just whether.
+"""Trace one policy episode, one line per chunk: where the tool is, where the named cube is, how
+far off the localizer's estimates of the cube and the goal are (when the policy has them), how
+far the chunk plans to move and whether it closes the gripper. For diagnosing *how* a policy
+fails, not just whether.
 
-    python scripts/trace_rollout.py CHECKPOINT --robot ur5e --task reach --seed 1001 [--n-action-steps 4]
+    python scripts/trace_rollout.py CHECKPOINT --robot ur5e --task place --seed 1000 [--n-action-steps 4]
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+import torch
 
 
 def main() -> None:
@@ -20,30 +23,47 @@ def main() -> None:
     ap.add_argument("--n-action-steps", type=int, default=None)
     args = ap.parse_args()
 
+    from vla.embodiment import control_of
     from vla.envs.tabletop_env import TabletopEnv
     from vla.policies.vla_policy import VLAPolicy
 
-    policy = VLAPolicy.from_pretrained(args.checkpoint)
+    policy = VLAPolicy.from_pretrained(args.checkpoint).eval()
     n = args.n_action_steps or policy.config.n_action_steps
-    env = TabletopEnv(robot=args.robot, task=args.task, image_size=policy.config.image_size)
+    control = control_of(policy.schemas[args.robot].to_dict())
+    env = TabletopEnv(
+        robot=args.robot, task=args.task, image_size=policy.config.image_size, control=control
+    )
     obs, _ = env.reset(seed=args.seed)
-    target = env.unwrapped.episode.target
-    print(f"{obs['instruction']!r}: target {target} cube at {np.round(env.cube_pos(target), 3)}")
-    chunk, k, done, t = None, n, False, 0
+    episode = env.unwrapped.episode
+    goal_name = getattr(episode, "receptacle", None) or ("mark" if args.task == "push" else None)
+    goal = env.unwrapped.fixture_pos(goal_name)[:2] if goal_name else None
+    print(f"{obs['instruction']!r} ({control} control), goal {goal_name}")
+    done, t = False, 0
     while not done:
-        if k >= n:
-            chunk, k = policy.predict_action_chunk(obs, args.robot), 0
-        action = chunk[k]
-        k += 1
-        move = np.abs(action[:-1] - obs["state"][:-1]).max()
-        obs, _, terminated, truncated, info = env.step(action)
-        done = terminated or truncated
-        tcp = env.tcp()
-        print(
-            f"{t:3d} tcp {np.round(tcp, 3)}  to cube {np.linalg.norm(tcp - env.cube_pos(target)):.3f} m"
-            f"  max joint move {move:.3f} rad  grip {action[-1]:.2f}"
-        )
-        t += 1
+        images, state, text, target = policy._batch_from_obs(obs, args.robot)
+        with torch.no_grad():
+            _, _, seen = policy._prefix(images, state, text, [args.robot], target)
+        chunk = policy.predict_action_chunk(obs, args.robot)
+        cube = env.unwrapped.cube_pos(episode.target)
+        tcp = env.unwrapped.tcp()
+        line = f"{t:3d} tcp {np.round(tcp, 3)} cube {np.round(cube, 3)}"
+        if "target" in seen:
+            line += f"  estimate off {np.linalg.norm(seen['target'][0].numpy() - cube[:2]) * 100:5.1f} cm"
+        if "goal" in seen and goal is not None:
+            line += f"  goal estimate off {np.linalg.norm(seen['goal'][0].numpy() - goal) * 100:4.1f} cm"
+        if control == "ee_pose":
+            line += f"  plans {np.linalg.norm(chunk[n - 1, :2] - tcp[:2]) * 100:4.1f} cm sideways"
+        else:
+            line += (
+                f"  largest command change {np.abs(chunk[0, :-1] - obs['state'][:-1]).max():.3f}"
+            )
+        print(line + f"  grip command {chunk[0, -1]:.2f}")
+        for action in chunk[:n]:
+            obs, _, terminated, truncated, info = env.step(action)
+            t += 1
+            done = terminated or truncated
+            if done:
+                break
     print("success" if info["is_success"] else "failure", f"after {t} steps")
 
 
