@@ -88,3 +88,34 @@ def test_planes_fitted_on_training_episodes_place_held_out_cubes_to_a_millimetre
         h = torch.tensor(planes[robot]["target"], dtype=torch.float64).view(3, 3)
         err = np.abs(apply_plane(h, torch.from_numpy(uv)).numpy() - xy).max()
         assert err < 1e-3, (robot, err)
+
+
+def test_the_target_token_trains_on_what_the_plane_makes_of_the_true_pixel(demos):
+    """A lifted cube's pixel maps off the table position; acting will read that, so teacher
+    forcing does too. Rows without a pixel keep the true position."""
+    from tests.test_policy import make_policy
+
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(-0.3, 0.3, (12, 2))
+    plane = fit_checked(pinhole(np.c_[xy, np.full(12, 0.02)]), xy, "a")
+    policy = make_policy(
+        demos,
+        "chunk",
+        image_encoder="conv",
+        target_probe_weight=1.0,
+        target_token="predicted",
+        table_map="plane",
+        table_planes={r: {"target": plane} for r in demos},
+    )
+    robots = list(demos)[:2]
+    lifted = np.array([[0.1, 0.05, 0.25], [0.0, -0.1, 0.02]])  # in the air, on the table
+    uv = torch.from_numpy(pinhole(lifted)).float()
+    batch = {
+        "target_xy": torch.from_numpy(lifted[:, :2]).float(),
+        "target_uv": torch.stack([uv, torch.full((2, 2), float("nan"))], 1),  # (B, C, 2)
+    }
+    taught = policy._teacher_target(batch, robots)
+    assert (taught[0] - batch["target_xy"][0]).norm() > 0.05  # read along the ray
+    torch.testing.assert_close(taught[1], batch["target_xy"][1], atol=1e-4, rtol=0)
+    batch["target_uv"][1, 0] = float("nan")
+    torch.testing.assert_close(policy._teacher_target(batch, robots)[1], batch["target_xy"][1])
