@@ -158,6 +158,12 @@ class PolicyConfig:
             raise ValueError("policy.cameras needs at least one camera")
 
     @property
+    def localized_things(self) -> tuple[str, ...]:
+        """What the target localizer finds, one heatmap each: the named cube, and with the goal
+        token where it should go."""
+        return ("target", "goal") if self.goal_token else ("target",)
+
+    @property
     def reads_true_target(self) -> bool:
         """Acting needs obs["target_xy"] (the privileged diagnosis): only simulation has it."""
         return self.target_token == "privileged"

@@ -94,13 +94,14 @@ class TargetLocalizer(nn.Module):
                     f"policy.table_planes has no map for {missing}: vla train fits them from "
                     "the dataset's labelled points (leave table_planes empty there)"
                 )
-            # (robot, thing, 3, 3) from the config, so not saved with the weights; a plain
-            # float64 tensor, not a buffer, so that casting the policy to bf16 leaves it exact
-            grid = [[planes[r][t] for t in self.things] for r in sorted(robots)]
-            self.planes = torch.tensor(grid, dtype=torch.float64).view(
-                len(robots), len(self.things), 3, 3
-            )
-            self.plane_robots = sorted(robots)
+            # robot -> (thing, 3, 3), from the config, so not saved with the weights; plain
+            # float64 tensors, not buffers, so that casting the policy to bf16 leaves them exact
+            self.planes = {
+                r: torch.tensor([planes[r][t] for t in self.things], dtype=torch.float64).view(
+                    -1, 3, 3
+                )
+                for r in robots
+            }
         self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
 
@@ -133,7 +134,7 @@ class TargetLocalizer(nn.Module):
             if self.to_table is not None:
                 out[rows] = self.to_table[r](uv[rows].float()) / UNIT
                 continue
-            h = self.planes[self.plane_robots.index(r)].to(uv.device)  # (K, 3, 3)
+            h = self.planes[r].to(uv.device)  # (K, 3, 3)
             h = h if thing is None else h[thing]
             out[rows] = apply_plane(h, uv[rows].double()).float()
         return out

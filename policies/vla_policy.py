@@ -98,13 +98,12 @@ class VLAPolicy(nn.Module):
         )
         self.state_tokens = StateTokenizer(width, {r: s.state_dim for r, s in self.schemas.items()})
         self.head = HEADS[config.head](config, width, dims, self.lm.config.vocab_size)
-        things = ("target", "goal") if config.goal_token else ("target",)
         self.target_localizer = (
             TargetLocalizer(
                 self.robots,
                 width,
                 config.image_size,
-                things=things,
+                things=config.localized_things,
                 planes=config.table_planes if config.table_map == "plane" else None,
             )
             if config.target_probe_weight > 0

@@ -35,7 +35,7 @@ def main() -> None:
     )
     obs, _ = env.reset(seed=args.seed)
     episode = env.unwrapped.episode
-    goal_name = getattr(episode, "receptacle", None) or ("mark" if args.task == "push" else None)
+    goal_name = env.unwrapped.goal  # the fixture the cube should end on, if any
     goal = env.unwrapped.fixture_pos(goal_name)[:2] if goal_name else None
     print(f"{obs['instruction']!r} ({control} control), goal {goal_name}")
     done, t = False, 0

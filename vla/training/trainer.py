@@ -120,10 +120,9 @@ def rng_state() -> dict[str, torch.Tensor]:
     return out
 
 
-def restore_rng(path: Path) -> None:
-    """Put the generators back where the checkpoint left them (a checkpoint from before they
-    were saved resumes with the seed's state, as it did then)."""
-    tensors = load_file(str(path / "optimizer.safetensors"))
+def restore_rng(tensors: dict[str, torch.Tensor]) -> None:
+    """Put the generators back where the checkpoint left them (`restore_optimizer`'s "rng";
+    a checkpoint from before they were saved resumes with the seed's state, as it did then)."""
     if RNG_CPU in tensors:
         torch.set_rng_state(tensors[RNG_CPU])
     if RNG_CUDA in tensors and torch.cuda.is_available():
@@ -131,7 +130,8 @@ def restore_rng(path: Path) -> None:
 
 
 def restore_optimizer(path: Path, policy, optimizer) -> dict:
-    """Load the optimiser's moments and groups; returns the checkpoint's trainer state."""
+    """Load the optimiser's moments and groups; returns the checkpoint's trainer state, with the
+    saved random-number state under "rng" (for `restore_rng`)."""
     state = json.loads((path / "trainer_state.json").read_text())
     params = [p for p in policy.parameters() if p.requires_grad]
     if state["num_params"] != len(params):
@@ -142,13 +142,14 @@ def restore_optimizer(path: Path, policy, optimizer) -> dict:
     for i, p in enumerate(params):
         entries = {
             k.split(".", 1)[1]: v for k, v in tensors.items() if k.split(".", 1)[0] == str(i)
-        }  # the rng.* entries match no index
+        }
         if entries:
             optimizer.state[p] = {
                 k: v.to(p.device) if k != "step" else v for k, v in entries.items()
             }
     for group, saved in zip(optimizer.param_groups, state["param_groups"], strict=True):
         group.update(saved)
+    state["rng"] = {k: v for k, v in tensors.items() if k in (RNG_CPU, RNG_CUDA)}
     return state
 
 
@@ -160,7 +161,7 @@ def fit_table_planes(root: str, train_set: EpisodeDataset, policy_cfg) -> dict:
     train_ids = {e["episode_index"] for e in train_set.episodes}
     records = [r for r in meta.load_records(Path(root)) if r["episode_index"] in train_ids]
     camera = policy_cfg.cameras[0]
-    things = ("target", "goal") if policy_cfg.goal_token else ("target",)
+    things = policy_cfg.localized_things
     points = table_points.plane_points(records, camera)
     planes = {}
     for robot in sorted({r["robot"] for r in records}):
@@ -313,7 +314,7 @@ def train_loop(
         _log(output, writer, {"step": 0, **evaluate()})
     t0, seen, it = time.perf_counter(), 0, iter(loader)
     if resume_from is not None:  # after iter(), which draws the workers' seeds from it
-        restore_rng(resume_from)
+        restore_rng(restored["rng"])
     for step in range(start, cfg.steps):
         lr = learning_rate(cfg, step)
         for g in optimizer.param_groups:
