@@ -26,6 +26,11 @@ class ChunkHead(nn.Module):
             self.anchor_weights = nn.Linear(width, n)
             nn.init.zeros_(self.anchor_weights.weight)
             nn.init.zeros_(self.anchor_weights.bias)
+        self.frame_offset = None
+        if config.anchor_frame:  # (along, across) the target-to-goal frame; zero init: none
+            self.frame_offset = nn.Linear(width, 2)
+            nn.init.zeros_(self.frame_offset.weight)
+            nn.init.zeros_(self.frame_offset.bias)
 
     def _hidden(self, run, prefix, mask):
         b = prefix.shape[0]
@@ -34,9 +39,11 @@ class ChunkHead(nn.Module):
         full_mask = torch.cat([mask, mask.new_ones(b, self.horizon)], dim=1)
         return run(embeds, full_mask)[:, -self.horizon :]  # (B, H, W)
 
-    def _actions(self, hidden, robots, anchors=None):
+    def _actions(self, hidden, robots, anchors=None, frame=None):
         """`anchors` (B, K, 2): positions in normalised action units that the first two action
-        dimensions (TCP x, y) blend, per chunk step, before their own correction."""
+        dimensions (TCP x, y) blend, per chunk step, before their own correction. `frame`
+        (B, 2, 2): the target-to-goal frame's two axes, in the same units, that the frame
+        offset's (along, across) are measured in."""
         out = hidden.new_zeros(hidden.shape[0], self.horizon, self.max_dim, dtype=torch.float32)
         for r, rows in robot_rows(robots, hidden.device).items():
             out[rows, :, : self.dims[r]] = self.out[r](
@@ -47,17 +54,22 @@ class ChunkHead(nn.Module):
                 raise ValueError("policy.anchor_xy=true: the chunk head needs the anchors")
             w = self.anchor_weights(hidden.to(self.anchor_weights.weight.dtype)).float()
             blend = w.softmax(-1) @ anchors.float()  # (B, H, K) @ (B, K, 2)
+            if self.frame_offset is not None:
+                if frame is None:
+                    raise ValueError("policy.anchor_frame=true: the chunk head needs the frame")
+                off = self.frame_offset(hidden.to(self.frame_offset.weight.dtype)).float()
+                blend = blend + off @ frame.float()  # (B, H, 2) @ (B, 2, 2)
             out = torch.cat([out[..., :2] + blend, out[..., 2:]], -1)
         return out  # (B, H, D)
 
-    def loss(self, run, prefix, mask, targets, valid, robots, anchors=None):
-        pred = self._actions(self._hidden(run, prefix, mask), robots, anchors)
+    def loss(self, run, prefix, mask, targets, valid, robots, anchors=None, frame=None):
+        pred = self._actions(self._hidden(run, prefix, mask), robots, anchors, frame)
         err = (pred - self.tokenizer.encode(targets)).abs() * valid
         loss = err.sum() / valid.sum().clamp_min(1)
         per_sample = err.sum((1, 2)).detach() / valid.sum((1, 2)).clamp_min(1)  # (B,)
         return loss, {"l1": float(loss.detach()), "per_sample": per_sample}
 
-    def predict(self, run, prefix, mask, robots, anchors=None):
+    def predict(self, run, prefix, mask, robots, anchors=None, frame=None):
         return self.tokenizer.decode(
-            self._actions(self._hidden(run, prefix, mask), robots, anchors)
+            self._actions(self._hidden(run, prefix, mask), robots, anchors, frame)
         )

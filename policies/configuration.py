@@ -76,6 +76,11 @@ class PolicyConfig:
     # to the cube is picking an anchor, not regressing its coordinates back out of a token
     # (task-space robots, control=ee_pose; needs head=chunk, absolute actions, a target token)
     anchor_xy: bool = False
+    # with anchor_xy and a goal token: a second correction, learnt in the frame that runs from
+    # the target to the goal (along, across) and turned into table x, y by it. "Behind the cube,
+    # seen from the mark" (push) or "over the bowl" is then one fixed offset in that frame, where
+    # in table x, y it turns with every scene's layout
+    anchor_frame: bool = False
 
     def __post_init__(self):
         from vla.policies import heads
@@ -125,6 +130,11 @@ class PolicyConfig:
                 "policy.anchor_xy=true blends the target's (and goal's) position into the chunk "
                 "head's absolute TCP x, y: it needs policy.head=chunk, policy.action_mode=absolute "
                 "and a target token (policy.target_token=predicted)"
+            )
+        if self.anchor_frame and not (self.anchor_xy and self.goal_token):
+            raise ValueError(
+                "policy.anchor_frame=true corrects the anchored TCP x, y in the frame from the "
+                "target to the goal: set policy.anchor_xy=true and policy.goal_token=true"
             )
         if self.keypoint_stride not in (4, 8):
             raise ValueError(f"policy.keypoint_stride must be 4 or 8, got {self.keypoint_stride}")

@@ -35,6 +35,7 @@ TARGET_SCALE_M = 0.25  # table positions are within about +-0.5 m: bring them ne
 # localizer's own error on new scenes is 0.5-1.6 cm, docs/results.md), so that acting on the
 # estimate is acting on what training looked like
 TEACHER_NOISE_M = 0.01
+FRAME_UNIT_M = 0.1  # one unit of the anchor frame's offset: offsets are a few cm, outputs ~0.3
 RELATIVE_ACTION_MODES = ("joint_position", "ee_pose")
 TCP_XY = ("tcp_x", "tcp_y")  # task-space robots name their first two action dimensions so
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -210,6 +211,8 @@ class VLAPolicy(nn.Module):
         if self.config.anchor_xy:
             anchors.append(tcp_xy.to(anchors[0].device))
             seen["anchors"] = self._normalised_xy(torch.stack(anchors, 1), robots)
+        if self.config.anchor_frame:
+            seen["frame"] = self._frame(anchors[0], anchors[1], robots)
         parts = [p.to(dtype) for p in parts]
         # the words are left-padded; every other token is real
         masks = [text_mask] if self.config.word_tokens else []
@@ -223,6 +226,16 @@ class VLAPolicy(nn.Module):
         full = xy.new_zeros(*xy.shape[:2], self.max_dim)
         full[..., :2] = xy
         return self.normalizer.action(full, robots)[..., :2]
+
+    def _frame(self, target: torch.Tensor, goal: torch.Tensor, robots: list[str]) -> torch.Tensor:
+        """(B, 2, 2): the unit direction from target to goal and its left normal, both
+        FRAME_UNIT_M long, in TCP x, y action units (the normalisation is affine: axes are
+        differences of normalised points)."""
+        along = nn.functional.normalize(goal - target, dim=-1, eps=1e-6)
+        across = torch.stack([-along[:, 1], along[:, 0]], -1)
+        axes = torch.stack([along, across], 1) * FRAME_UNIT_M  # (B, 2, 2) metres
+        origin = self._normalised_xy(torch.zeros_like(axes), robots)
+        return self._normalised_xy(axes, robots) - origin
 
     def _position(self, token: nn.Module, xy: torch.Tensor) -> torch.Tensor:
         """(B, 2) table position, metres -> (B, 1, W) token."""
@@ -287,7 +300,7 @@ class VLAPolicy(nn.Module):
         return loss, logs
 
     def _anchors(self, seen: dict) -> dict:
-        return {"anchors": seen["anchors"]} if self.config.anchor_xy else {}
+        return {k: seen[k] for k in ("anchors", "frame") if k in seen}
 
     def _teacher_target(self, batch: dict, robots: list[str]):
         """What the target token is teacher-forced with: the true position, or, with the plane

@@ -33,8 +33,8 @@ def ee_demos():
     return out
 
 
-def anchored_policy(ee_demos):
-    policy = make_policy(ee_demos, "chunk", **ANCHORED)
+def anchored_policy(ee_demos, options=ANCHORED):
+    policy = make_policy(ee_demos, "chunk", **options)
     # one demo's actions span a few cm; widen x, y so that positions elsewhere on the table
     # (the untrained localizer's estimate, a label) lie inside the action range, not clipped
     for table in policy.normalizer._t.values():
@@ -100,4 +100,61 @@ def test_the_blend_trains(ee_demos):
     loss, _ = policy(batch)
     loss.backward()
     grad = policy.head.anchor_weights.weight.grad
+    assert torch.isfinite(loss) and grad is not None and grad.abs().sum() > 0
+
+
+FRAMED = {**ANCHORED, "goal_token": True, "anchor_frame": True}
+
+
+def test_the_frame_needs_the_anchors_and_a_goal():
+    with pytest.raises(ValueError, match="anchor_xy=true and policy.goal_token=true"):
+        PolicyConfig(**{**ANCHORED, "anchor_xy": False}, anchor_frame=True)
+    with pytest.raises(ValueError, match="goal_token=true"):
+        PolicyConfig(**ANCHORED, anchor_frame=True)
+
+
+def test_a_frame_offset_is_measured_from_the_target_towards_the_goal(ee_demos):
+    """Target anchor, no world correction, frame offset (along, across): the command lies that
+    far from the target estimate, along the line to the goal estimate and across it."""
+    policy = anchored_policy(ee_demos, FRAMED).eval()
+    head = policy.head
+    with torch.no_grad():
+        for r in head.out:
+            head.out[r].weight[:2] = 0
+            head.out[r].bias[:2] = 0
+        head.anchor_weights.bias.copy_(torch.tensor([30.0, 0.0, 0.0]))
+        head.frame_offset.weight.zero_()
+    for robot in ee_demos:
+        obs = obs_of(ee_demos, robot)
+        images, state, text, _ = policy._batch_from_obs(obs, robot)
+        with torch.no_grad():
+            _, _, seen = policy._prefix(images, state, text, [robot])
+        target, goal = seen["target"][0].float(), seen["goal"][0].float()
+        along = (goal - target) / (goal - target).norm()
+        across = torch.stack([-along[1], along[0]])
+        for offset in ((0.3, 0.0), (0.0, -0.2), (-0.4, 0.1)):
+            with torch.no_grad():
+                head.frame_offset.bias.copy_(torch.tensor(offset))
+            chunk = policy.predict_action_chunk(obs, robot=robot)
+            want = target + 0.1 * (offset[0] * along + offset[1] * across)
+            for step in chunk:
+                torch.testing.assert_close(
+                    torch.as_tensor(step[:2]).float(), want, atol=1e-4, rtol=0
+                )
+
+
+def test_the_frame_offset_trains(ee_demos):
+    policy = anchored_policy(ee_demos, FRAMED).train()
+    batch = batch_of(ee_demos, list(ee_demos))
+    d = policy.max_dim
+    batch["state"], batch["dim_mask"] = batch["state"][:, :d], batch["dim_mask"][:, :d]
+    batch["actions"] = batch["actions"][..., :d]
+    n = len(batch["robot"])
+    batch["target_xy"] = torch.tensor([[0.05, -0.1]] * n)
+    batch["target_uv"] = torch.tensor([[[0.1, 0.2], [math.nan, math.nan]]] * n)
+    batch["goal_xy"] = torch.tensor([[0.2, 0.1]] * n)
+    batch["goal_uv"] = torch.tensor([[[0.3, 0.4], [math.nan, math.nan]]] * n)
+    loss, _ = policy(batch)
+    loss.backward()
+    grad = policy.head.frame_offset.weight.grad
     assert torch.isfinite(loss) and grad is not None and grad.abs().sum() > 0
