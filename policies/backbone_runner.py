@@ -55,3 +55,12 @@ class BackboneRunner:
             **{self._cache_arg: cache},
         )
         return out.last_hidden_state, getattr(out, self._cache_arg)
+
+    @staticmethod
+    def truncate(cache, length: int) -> None:
+        """Drops what was cached after the first `length` positions, in place. A negative
+        count means "remove that many" in every transformers version (a positive one meant
+        the length to keep before 5.2x and is refused after)."""
+        extra = cache.get_seq_length() - length
+        if extra > 0:
+            cache.crop(-extra)

@@ -5,13 +5,13 @@ own vocabulary, decoded autoregressively with a KV cache and constrained to thos
 from __future__ import annotations
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
+from vla.policies.action_head import ActionHead
 from vla.tokenizers.action import BinTokenizer
 
 
-class BinsHead(nn.Module):
+class BinsHead(ActionHead):
     def __init__(self, config, width: int, action_dims: dict[str, int], vocab_size: int):
         super().__init__()
         self.horizon = config.horizon

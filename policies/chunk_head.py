@@ -6,11 +6,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from vla.policies.action_head import ActionHead
 from vla.tokenizers.action import ContinuousTokenizer
 from vla.tokenizers.robot_rows import robot_rows
 
 
-class ChunkHead(nn.Module):
+class ChunkHead(ActionHead):
+    conditioning = ("anchors", "frame")
+
     def __init__(self, config, width: int, action_dims: dict[str, int], vocab_size: int):
         super().__init__()
         self.horizon = config.horizon

@@ -27,6 +27,8 @@ class PolicyConfig:
     cameras: tuple[str, ...] = field(default_factory=lambda: ("front", "wrist"))
     max_text_tokens: int = 64
     num_bins: int = 256
+    flow_steps: int = 10  # head=flow: Euler steps from noise to the chunk when acting
+    flow_seed: int = 0  # head=flow: the seed of the starting noise (same inputs, same actions)
     image_encoder: str = "patch"  # patch (ViT-style) | conv (conv stem + spatial-softmax keypoints)
     # absolute: predict the robot's joint targets; relative: predict them minus the joint
     # positions measured when the chunk starts (the gripper command stays absolute)
@@ -136,6 +138,8 @@ class PolicyConfig:
                 "policy.anchor_frame=true corrects the anchored TCP x, y in the frame from the "
                 "target to the goal: set policy.anchor_xy=true and policy.goal_token=true"
             )
+        if self.flow_steps < 1:
+            raise ValueError(f"policy.flow_steps must be >= 1 (Euler steps), got {self.flow_steps}")
         if self.keypoint_stride not in (4, 8):
             raise ValueError(f"policy.keypoint_stride must be 4 or 8, got {self.keypoint_stride}")
         if self.sentence_layer is not None and self.sentence_layer < 1:

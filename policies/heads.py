@@ -1,12 +1,16 @@
 """Action heads, picked by `policy.head`. A head turns the backbone's view of the prefix
-(text, images, state, embodiment) into an action chunk; a new head (e.g. flow matching)
-is one module plus one line here, and nothing else changes."""
+(text, images, state, embodiment) into an action chunk. A new head is one module that
+subclasses ActionHead (policies/action_head.py: the contract) plus one `register` line here;
+the policy, the trainer and the tests over HEADS pick it up."""
 
 from __future__ import annotations
 
+from vla.policies.action_head import register
 from vla.policies.bins_head import BinsHead
 from vla.policies.chunk_head import ChunkHead
+from vla.policies.flow_head import FlowHead
 
-# Each head: __init__(config, width, action_dims, vocab_size); loss(run, prefix, mask, targets,
-# valid, robots) -> (loss, logs); predict(run, prefix, mask, robots) -> normalised (B, H, D).
-HEADS = {"bins": BinsHead, "chunk": ChunkHead}
+HEADS: dict[str, type] = {}
+register(HEADS, "bins", BinsHead)
+register(HEADS, "chunk", ChunkHead)
+register(HEADS, "flow", FlowHead)

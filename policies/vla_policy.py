@@ -18,6 +18,7 @@ from torch import nn
 
 from vla import backbone as backbone_lib
 from vla.embodiment import Embodiment
+from vla.policies.action_head import checked_loss
 from vla.policies.backbone_runner import BackboneRunner
 from vla.policies.configuration import PolicyConfig
 from vla.policies.heads import HEADS
@@ -264,8 +265,12 @@ class VLAPolicy(nn.Module):
         )
         targets = self.normalizer.action(actions, robots, state=batch["state"])
         valid = (~batch["action_is_pad"])[:, :, None] & batch["dim_mask"][:, None, :]  # (B, H, D)
-        loss, logs = self.head.loss(
-            self.run, prefix, mask, targets, valid.float(), robots, **self._anchors(seen)
+        loss, logs = checked_loss(
+            self.config.head,
+            self.head.loss(
+                self.run, prefix, mask, targets, valid.float(), robots, **self._conditioning(seen)
+            ),
+            len(robots),
         )
         if self.target_localizer is not None:
             uv = batch.get("target_uv")
@@ -299,8 +304,9 @@ class VLAPolicy(nn.Module):
         logs["loss"] = float(loss.detach())
         return loss, logs
 
-    def _anchors(self, seen: dict) -> dict:
-        return {k: seen[k] for k in ("anchors", "frame") if k in seen}
+    def _conditioning(self, seen: dict) -> dict:
+        """The extra inputs the head declares (ActionHead.conditioning) that this policy has."""
+        return {k: seen[k] for k in self.head.conditioning if k in seen}
 
     def _teacher_target(self, batch: dict, robots: list[str]):
         """What the target token is teacher-forced with: the true position, or, with the plane
@@ -375,7 +381,7 @@ class VLAPolicy(nn.Module):
     ) -> torch.Tensor:
         prefix, mask, seen = self._prefix(images, state, instructions, robots, target_xy)
         # (B, H, D) in [-1, 1]
-        return self.head.predict(self.run, prefix, mask, robots, **self._anchors(seen))
+        return self.head.predict(self.run, prefix, mask, robots, **self._conditioning(seen))
 
     @torch.no_grad()
     def predict_chunks(self, observations: list[dict], robots: list[str]) -> list[np.ndarray]:
