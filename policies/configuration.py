@@ -13,20 +13,20 @@ TABLE_MAPS = ("mlp", "plane")
 
 @dataclass
 class PolicyConfig:
-    head: str = "chunk"  # an action head registered in vla.policies.heads: bins | chunk
+    head: str = "chunk"  # an action head registered in vla.policies.heads: bins | chunk | flow
     horizon: int = 8  # actions predicted per call (the chunk)
     n_action_steps: int = 8  # of those, how many select_action hands out before predicting again
     backbone: str = "smollm2-135m"  # embedded name, local HF directory or hub id
     num_layers: int | None = None  # keep the first N decoder layers
     dtype: str = "float32"
     mode: str = "lora"  # frozen | lora | full
-    lora_rank: int = 16
+    lora_rank: int = 16  # mode=lora: the adapters' rank and scale
     lora_alpha: int = 32
-    image_size: int = 128
-    patch_size: int = 16
+    image_size: int = 128  # square camera images, pixels
+    patch_size: int = 16  # image_encoder=patch: ViT-style patch side, pixels
     cameras: tuple[str, ...] = field(default_factory=lambda: ("front", "wrist"))
-    max_text_tokens: int = 64
-    num_bins: int = 256
+    max_text_tokens: int = 64  # the prompt is cut to this many tokens
+    num_bins: int = 256  # head=bins: bins per action dimension (the vocabulary's last ids)
     flow_steps: int = 10  # head=flow: Euler steps from noise to the chunk when acting
     flow_seed: int = 0  # head=flow: the seed of the starting noise (same inputs, same actions)
     image_encoder: str = "patch"  # patch (ViT-style) | conv (conv stem + spatial-softmax keypoints)

@@ -5,6 +5,9 @@ import subprocess
 
 import pytest
 
+from vla.cli import config_groups
+from vla.config_store import policy_defaults, register
+
 
 def run(vla_exe, *args, timeout=300):
     return subprocess.run([vla_exe, *args], capture_output=True, text=True, timeout=timeout)
@@ -79,11 +82,11 @@ def test_collect_rejects_an_unknown_robot(vla_exe, tmp_path):
     assert out.returncode == 2 and "Did you mean 'panda'" in out.stderr
 
 
-@pytest.mark.parametrize("choice", ["bins", "chunk", "chunk_cpu"])
+@pytest.mark.parametrize("choice", config_groups()["policy"])
 def test_every_policy_option_can_be_overridden_from_the_command_line(choice):
-    """A PolicyConfig field missing from the YAML is refused as an 'unknown key' by `vla train
-    policy.<field>=...` (it happened to policy.target_probe_weight): each policy choice must
-    spell out every field, and nothing else."""
+    """A PolicyConfig field missing from the composed policy is refused as an 'unknown key' by
+    `vla train policy.<field>=...` (it happened to policy.target_probe_weight): every choice,
+    composed on the `base` node (vla/config_store.py), holds every field, and nothing else."""
     import dataclasses
 
     from hydra import compose, initialize_config_module
@@ -91,8 +94,34 @@ def test_every_policy_option_can_be_overridden_from_the_command_line(choice):
 
     from vla.policies.configuration import PolicyConfig
 
+    register()
     with initialize_config_module("vla.configs", version_base=None):
         cfg = compose(config_name="train", overrides=[f"policy={choice}"])
     keys = set(OmegaConf.to_container(cfg.policy))
     fields = {f.name for f in dataclasses.fields(PolicyConfig)}
     assert keys == fields - {"backbone", "num_layers", "dtype"}, keys ^ fields
+
+
+def test_policy_choices_hold_only_what_they_change():
+    """One definition per option: a policy YAML that restates a default (or its parent choice's
+    value) would be a second place to change it."""
+    from importlib import resources
+
+    import yaml
+    from hydra import compose, initialize_config_module
+    from omegaconf import OmegaConf
+
+    register()
+    folder = resources.files("vla.configs") / "policy"
+    for choice in config_groups()["policy"]:
+        own = yaml.safe_load((folder / f"{choice}.yaml").read_text())
+        parent = [d for d in own.pop("defaults") if d != "_self_"]
+        assert len(parent) == 1, (choice, parent)
+        if parent[0] == "base":
+            inherited = policy_defaults()
+        else:
+            with initialize_config_module("vla.configs", version_base=None):
+                cfg = compose(config_name="train", overrides=[f"policy={parent[0]}"])
+            inherited = OmegaConf.to_container(cfg.policy)
+        restated = {k: v for k, v in own.items() if inherited.get(k) == v}
+        assert not restated, f"configs/policy/{choice}.yaml restates {restated}"

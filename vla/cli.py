@@ -52,6 +52,9 @@ def check_overrides(command: str, overrides: list[str]) -> None:
     from hydra import compose, initialize_config_module
     from omegaconf import OmegaConf
 
+    from vla.config_store import register
+
+    register()
     groups = config_groups()
     with initialize_config_module("vla.configs", version_base=None):
         base = OmegaConf.to_container(compose(config_name=command), resolve=False)
@@ -76,6 +79,9 @@ def check_overrides(command: str, overrides: list[str]) -> None:
 def run_command(command: str, overrides: list[str]) -> int:
     import hydra
 
+    from vla.config_store import register
+
+    register()  # the policy/base node the policy YAMLs build on
     module = importlib.import_module(COMMANDS[command][0])
     result = {"code": 0}
 
