@@ -1,9 +1,9 @@
-"""Batch-1 latency per action chunk and actions/s, `chunk` vs `bins`, side by side in one run.
+"""Batch-1 latency per action chunk and actions/s of every registered head, side by side in one run.
 
     python scripts/bench_policy.py --layers 30 --image-size 128 --horizon 8 --repeats 10
 
-Both heads sit on the same backbone (same weights, same number of layers) and see the same
-observation; only the head differs. Weights are as initialised (speed does not depend on them).
+All heads (bins, chunk, flow, ...) sit on the same backbone (same weights, same number of
+layers) and see the same observation; only the head differs. Weights are as initialised (speed does not depend on them).
 """
 
 from __future__ import annotations
@@ -33,12 +33,14 @@ def main() -> None:
     parser.add_argument("--robot", default="panda")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--dtype", default="float32")
+    parser.add_argument("--flow-steps", type=int, default=10)
     args = parser.parse_args()
 
     from vla import backbone as backbone_lib
     from vla.datasets.meta import array_stats
     from vla.envs.tabletop_env import TabletopEnv
     from vla.policies.configuration import PolicyConfig
+    from vla.policies.heads import HEADS
     from vla.policies.vla_policy import VLAPolicy
     from vla.rollout import run_episode
 
@@ -57,9 +59,11 @@ def main() -> None:
     }
     bb = backbone_lib.load(backbone_lib.BackboneConfig(num_layers=args.layers, dtype=args.dtype))
     results = {}
-    for head, horizon in (("chunk", args.horizon), ("bins", args.bins_horizon or args.horizon)):
+    for head in sorted(HEADS):
+        horizon = args.bins_horizon or args.horizon if head == "bins" else args.horizon
         cfg = PolicyConfig(
             head=head,
+            flow_steps=args.flow_steps,
             horizon=horizon,
             n_action_steps=horizon,
             num_layers=args.layers,
@@ -92,13 +96,15 @@ def main() -> None:
     )
     print(
         f"SmolLM2-135M, {layers} layers, {args.dtype}, {args.image_size}px front+wrist, robot {args.robot}, "
-        f"batch 1, median of {args.repeats}, {device}"
+        f"batch 1, median of {args.repeats}, flow {args.flow_steps} Euler steps, {device}"
     )
     print("| head | actions per call | ms per chunk | actions/s |")
     print("| --- | --- | --- | --- |")
     for head, (ms, rate, n) in results.items():
         print(f"| {head} | {n} | {ms:.1f} | {rate:.1f} |")
-    print(f"chunk / bins actions/s: {results['chunk'][1] / results['bins'][1]:.1f}x")
+    for head in results:
+        if head != "chunk":
+            print(f"chunk / {head} actions/s: {results['chunk'][1] / results[head][1]:.1f}x")
 
 
 if __name__ == "__main__":
