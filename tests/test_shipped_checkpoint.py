@@ -35,3 +35,26 @@ def test_shipped_checkpoint_loads_and_acts(repo_root):
     assert chunk.shape == (policy.config.horizon, schema.action_dim)
     assert np.all(chunk >= np.array(schema.action_low) - 1e-6)
     assert np.all(chunk <= np.array(schema.action_high) + 1e-6)
+
+
+def test_the_4x4_checkpoint_loads_and_acts_on_every_robot(repo_root):
+    """checkpoints/4x4 (docs/results.md row 34): one policy for all four robots and tasks, with
+    the plane map and the frame-anchored head; its golden outputs come out again on load."""
+    ckpt = repo_root / "checkpoints" / "4x4"
+    policy = VLAPolicy.from_pretrained(ckpt)
+    assert set(policy.robots) == {"panda", "sawyer", "so101", "ur5e"}
+    cfg = policy.config
+    assert cfg.table_map == "plane" and cfg.anchor_xy and cfg.anchor_frame and cfg.goal_token
+    assert set(cfg.table_planes) == set(policy.robots)
+    trained_by = json.loads((ckpt / "TRAINED_BY.json").read_text())
+    assert trained_by["dataset"]["episodes"] == 960 and trained_by["steps"] == 9000
+    assert sum(p.stat().st_size for p in ckpt.iterdir()) < 20 * 2**20
+    for robot, schema in policy.schemas.items():
+        obs = {
+            "images": {c: np.zeros((cfg.image_size,) * 2 + (3,), np.uint8) for c in cfg.cameras},
+            "state": np.full(schema.state_dim, 0.1, np.float32),
+            "instruction": "push the red cube to the orange mark",
+        }
+        chunk = policy.predict_action_chunk(obs, robot)
+        assert chunk.shape == (cfg.horizon, schema.action_dim)
+        assert np.all(np.isfinite(chunk))
