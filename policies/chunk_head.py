@@ -8,7 +8,7 @@ from torch import nn
 
 from vla.policies.action_head import ActionHead
 from vla.tokenizers.action import ContinuousTokenizer
-from vla.tokenizers.robot_rows import robot_rows
+from vla.tokenizers.robot_rows import read_out
 
 
 class ChunkHead(ActionHead):
@@ -47,11 +47,7 @@ class ChunkHead(ActionHead):
         dimensions (TCP x, y) blend, per chunk step, before their own correction. `frame`
         (B, 2, 2): the target-to-goal frame's two axes, in the same units, that the frame
         offset's (along, across) are measured in."""
-        out = hidden.new_zeros(hidden.shape[0], self.horizon, self.max_dim, dtype=torch.float32)
-        for r, rows in robot_rows(robots, hidden.device).items():
-            out[rows, :, : self.dims[r]] = self.out[r](
-                hidden[rows].to(self.out[r].weight.dtype)
-            ).float()
+        out = read_out(self.out, self.dims, self.max_dim, hidden, robots)
         if self.anchor_weights is not None:
             if anchors is None:
                 raise ValueError("policy.anchor_xy=true: the chunk head needs the anchors")

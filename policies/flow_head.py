@@ -13,7 +13,7 @@ from torch import nn
 
 from vla.policies.action_head import ActionHead
 from vla.tokenizers.action import ContinuousTokenizer
-from vla.tokenizers.robot_rows import robot_rows
+from vla.tokenizers.robot_rows import read_out
 
 # pi0's time sampling: Beta(1.5, 1) leans towards t = 1 (mostly noise), the hard end
 BETA_A, BETA_B = 1.5, 1.0
@@ -58,12 +58,7 @@ class FlowHead(ActionHead):
         return (self.mix(torch.cat([a, te], -1)) + self.queries.to(a.dtype)).to(dtype)
 
     def _velocity(self, hidden, robots) -> torch.Tensor:
-        v = hidden.new_zeros(hidden.shape[0], self.horizon, self.max_dim, dtype=torch.float32)
-        for r, rows in robot_rows(robots, hidden.device).items():
-            v[rows, :, : self.dims[r]] = self.out[r](
-                hidden[rows].to(self.out[r].weight.dtype)
-            ).float()
-        return v
+        return read_out(self.out, self.dims, self.max_dim, hidden, robots)
 
     def loss(self, run, prefix, mask, targets, valid, robots):
         b = prefix.shape[0]

@@ -3,7 +3,8 @@
     python scripts/bench_policy.py --layers 30 --image-size 128 --horizon 8 --repeats 10
 
 All heads (bins, chunk, flow, ...) sit on the same backbone (same weights, same number of
-layers) and see the same observation; only the head differs. Weights are as initialised (speed does not depend on them).
+layers) and see the same observation; only the head differs. Weights are as initialised (speed
+does not depend on them).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def main() -> None:
     bb = backbone_lib.load(backbone_lib.BackboneConfig(num_layers=args.layers, dtype=args.dtype))
     results = {}
     for head in sorted(HEADS):
-        horizon = args.bins_horizon or args.horizon if head == "bins" else args.horizon
+        horizon = (args.bins_horizon or args.horizon) if head == "bins" else args.horizon
         cfg = PolicyConfig(
             head=head,
             flow_steps=args.flow_steps,

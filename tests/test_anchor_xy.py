@@ -42,6 +42,21 @@ def anchored_policy(ee_demos, options=ANCHORED):
     return policy
 
 
+def labelled_batch(policy, ee_demos, goal_xy, goal_uv=(math.nan, math.nan)):
+    """Both robots' batch cut to the task-space width, with the localizer's labels: the target
+    at a fixed place and pixel, the goal at `goal_xy` / `goal_uv` (NaN: no goal)."""
+    batch = batch_of(ee_demos, list(ee_demos))
+    d = policy.max_dim  # batch_of pads for joint robots; task-space ones are narrower
+    batch["state"], batch["dim_mask"] = batch["state"][:, :d], batch["dim_mask"][:, :d]
+    batch["actions"] = batch["actions"][..., :d]
+    n = len(batch["robot"])
+    batch["target_xy"] = torch.tensor([[0.05, -0.1]] * n)
+    batch["target_uv"] = torch.tensor([[[0.1, 0.2], [math.nan, math.nan]]] * n)
+    batch["goal_xy"] = torch.tensor([goal_xy] * n)
+    batch["goal_uv"] = torch.tensor([[goal_uv, [math.nan, math.nan]]] * n)
+    return batch
+
+
 def test_the_config_says_what_anchoring_needs():
     with pytest.raises(ValueError, match="target token"):
         PolicyConfig(anchor_xy=True)
@@ -88,16 +103,7 @@ def test_a_head_that_picks_the_target_anchor_commands_the_estimate(ee_demos):
 
 def test_the_blend_trains(ee_demos):
     policy = anchored_policy(ee_demos).train()
-    batch = batch_of(ee_demos, list(ee_demos))
-    d = policy.max_dim  # batch_of pads for joint robots; task-space ones are narrower
-    batch["state"], batch["dim_mask"] = batch["state"][:, :d], batch["dim_mask"][:, :d]
-    batch["actions"] = batch["actions"][..., :d]
-    n = len(batch["robot"])
-    batch["target_xy"] = torch.tensor([[0.05, -0.1]] * n)
-    batch["target_uv"] = torch.tensor([[[0.1, 0.2], [math.nan, math.nan]]] * n)
-    batch["goal_xy"] = torch.full((n, 2), math.nan)
-    batch["goal_uv"] = torch.full((n, 2, 2), math.nan)
-    loss, _ = policy(batch)
+    loss, _ = policy(labelled_batch(policy, ee_demos, goal_xy=(math.nan, math.nan)))
     loss.backward()
     grad = policy.head.anchor_weights.weight.grad
     assert torch.isfinite(loss) and grad is not None and grad.abs().sum() > 0
@@ -145,16 +151,7 @@ def test_a_frame_offset_is_measured_from_the_target_towards_the_goal(ee_demos):
 
 def test_the_frame_offset_trains(ee_demos):
     policy = anchored_policy(ee_demos, FRAMED).train()
-    batch = batch_of(ee_demos, list(ee_demos))
-    d = policy.max_dim
-    batch["state"], batch["dim_mask"] = batch["state"][:, :d], batch["dim_mask"][:, :d]
-    batch["actions"] = batch["actions"][..., :d]
-    n = len(batch["robot"])
-    batch["target_xy"] = torch.tensor([[0.05, -0.1]] * n)
-    batch["target_uv"] = torch.tensor([[[0.1, 0.2], [math.nan, math.nan]]] * n)
-    batch["goal_xy"] = torch.tensor([[0.2, 0.1]] * n)
-    batch["goal_uv"] = torch.tensor([[[0.3, 0.4], [math.nan, math.nan]]] * n)
-    loss, _ = policy(batch)
+    loss, _ = policy(labelled_batch(policy, ee_demos, goal_xy=(0.2, 0.1), goal_uv=(0.3, 0.4)))
     loss.backward()
     grad = policy.head.frame_offset.weight.grad
     assert torch.isfinite(loss) and grad is not None and grad.abs().sum() > 0
