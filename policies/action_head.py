@@ -4,9 +4,15 @@ exactly this and nothing else, so a new head is one module plus one registry lin
 from __future__ import annotations
 
 import abc
+import dataclasses
 
 import torch
 from torch import nn
+
+
+@dataclasses.dataclass
+class NoOptions:
+    """The options of a head that has none of its own."""
 
 
 class ActionHead(nn.Module, metaclass=abc.ABCMeta):
@@ -17,9 +23,15 @@ class ActionHead(nn.Module, metaclass=abc.ABCMeta):
     backbone's. `run` below is the BackboneRunner: `run(embeds, mask)` for a full pass,
     `run.start` / `run.step` to reuse a cached prefix, `run.embed` and `run.lm_head`.
     `conditioning` names any extra inputs the policy hands the head (e.g. the chunk head's
-    "anchors"); a head that declares none gets none."""
+    "anchors"); a head that declares none gets none.
+
+    `options` is the head's own configuration: a dataclass whose fields are its options with
+    their defaults, checked in its __post_init__. The policy's config holds one per registered
+    head (PolicyConfig.heads, set as policy.heads.<head>.<option>=...), and the head reads its
+    own as `config.options`."""
 
     conditioning: tuple[str, ...] = ()
+    options: type = NoOptions
 
     @abc.abstractmethod
     def loss(self, run, prefix, mask, targets, valid, robots, **conditioning):
@@ -53,6 +65,8 @@ def register(registry: dict, name: str, cls: type) -> None:
     """Adds a head class to the registry, refusing one that does not keep the contract."""
     if not (isinstance(cls, type) and issubclass(cls, ActionHead)):
         raise TypeError(f"head {name!r}: {cls!r} must subclass vla.policies.action_head.ActionHead")
+    if not (isinstance(cls.options, type) and dataclasses.is_dataclass(cls.options)):
+        raise TypeError(f"head {name!r}: {cls.__name__}.options must be a dataclass (its options)")
     missing = sorted(getattr(cls, "__abstractmethods__", ()))
     if missing:
         raise TypeError(f"head {name!r}: {cls.__name__} does not implement {missing}")

@@ -4,6 +4,8 @@ own vocabulary, decoded autoregressively with a KV cache and constrained to thos
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch.nn import functional as F
 
@@ -11,13 +13,24 @@ from vla.policies.action_head import ActionHead
 from vla.tokenizers.action import BinTokenizer
 
 
+@dataclass
+class BinsOptions:
+    num_bins: int = 256  # bins per action dimension (the vocabulary's last ids)
+
+    def __post_init__(self):
+        if self.num_bins < 2:
+            raise ValueError(f"policy.heads.bins.num_bins must be >= 2, got {self.num_bins}")
+
+
 class BinsHead(ActionHead):
+    options = BinsOptions
+
     def __init__(self, config, width: int, action_dims: dict[str, int], vocab_size: int):
         super().__init__()
         self.horizon = config.horizon
         self.max_dim = max(action_dims.values())
         self.dims = dict(action_dims)
-        self.tokenizer = BinTokenizer(vocab_size, config.num_bins)
+        self.tokenizer = BinTokenizer(vocab_size, config.options.num_bins)
 
     def _action_logits(self, run, hidden):
         """Logits over the bin tokens only (B, n, num_bins): the constraint and the speed-up."""

@@ -104,7 +104,7 @@ def load(directory, device="cpu", backbone=None):
     config = read_config(directory)
     schemas = {r: Embodiment.from_dict(s) for r, s in config["robots"].items()}
     policy = VLAPolicy(
-        PolicyConfig(**config["policy"]), schemas, config["stats"], backbone=backbone
+        PolicyConfig.from_dict(config["policy"]), schemas, config["stats"], backbone=backbone
     )
     saved_hash = config["backbone"].get("content_hash")
     loaded_hash = policy.backbone_info.get("content_hash")

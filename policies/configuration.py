@@ -8,7 +8,14 @@ MODES = ("frozen", "lora", "full")
 ACTION_MODES = ("absolute", "relative")
 TARGET_TOKENS = ("none", "privileged", "predicted")
 FILM_SOURCES = ("words", "sentence")
+SENTENCE_READOUTS = ("vector", "tasks")
 TABLE_MAPS = ("mlp", "plane")
+# options that configs saved before the heads owned them carry at the top level
+LEGACY_HEAD_OPTIONS = {
+    "num_bins": ("bins", "num_bins"),
+    "flow_steps": ("flow", "steps"),
+    "flow_seed": ("flow", "seed"),
+}
 
 
 @dataclass
@@ -26,9 +33,9 @@ class PolicyConfig:
     patch_size: int = 16  # image_encoder=patch: ViT-style patch side, pixels
     cameras: tuple[str, ...] = field(default_factory=lambda: ("front", "wrist"))
     max_text_tokens: int = 64  # the prompt is cut to this many tokens
-    num_bins: int = 256  # head=bins: bins per action dimension (the vocabulary's last ids)
-    flow_steps: int = 10  # head=flow: Euler steps from noise to the chunk when acting
-    flow_seed: int = 0  # head=flow: the seed of the starting noise (same inputs, same actions)
+    # each head's own options, defined by the head (its `options` dataclass, e.g. FlowOptions
+    # in policies/flow_head.py): {head: {option: value}}, set as policy.heads.flow.steps=3
+    heads: dict = field(default_factory=dict)
     image_encoder: str = "patch"  # patch (ViT-style) | conv (conv stem + spatial-softmax keypoints)
     # absolute: predict the robot's joint targets; relative: predict them minus the joint
     # positions measured when the chunk starts (the gripper command stays absolute)
@@ -56,6 +63,15 @@ class PolicyConfig:
     # full pretrained backbone (policies/sentence_encoder.py: frozen, cached per sentence), so
     # paraphrases the kept layers never saw still name their task. None: no such token
     sentence_layer: int | None = None
+    # how many layers, ending at sentence_layer, give the sentence vector (each centred and unit
+    # length, side by side): layers 22-29 together name the task of held-out paraphrases that
+    # any one of them misreads (docs/results.md)
+    sentence_span: int = 1
+    # what the sentence token reads: "vector", the whole (centred) vector, whose every direction
+    # the token can fit to the training phrasings; "tasks", only how close the sentence lies to
+    # each training task's mean vector (sentence_tasks), so a paraphrase counts by the task it
+    # resembles, not by the wording the demonstrations happened to use
+    sentence_readout: str = "vector"
     # the prompt's word embeddings as tokens of the sequence (they also condition the image
     # encoder either way); false leaves the verb to the sentence token alone
     word_tokens: bool = True
@@ -67,6 +83,9 @@ class PolicyConfig:
     # in the training set's distinct instructions): deep vectors of any two prompts point the
     # same way (cosine >= 0.98), what tells tasks apart is the difference from their mean
     sentence_reference: tuple[str, ...] = ()
+    # the task of each reference instruction (vla train fills it in): the groups whose mean
+    # vectors sentence_readout=tasks compares with
+    sentence_tasks: tuple[str, ...] = ()
     # how the localizer turns the pixel it found into a table position: "mlp", a small network
     # per robot fitted on the labels while training; "plane", the fixed camera's exact
     # pixel-to-table homography (policies/table_plane.py), which vla train fits from the
@@ -90,8 +109,10 @@ class PolicyConfig:
 
         self.cameras = tuple(self.cameras)
         self.sentence_reference = tuple(self.sentence_reference)
+        self.sentence_tasks = tuple(self.sentence_tasks)
         if self.head not in heads.HEADS:
             raise ValueError(unknown("policy.head", self.head, heads.HEADS))
+        self.heads = heads.head_options(self.heads)
         from vla.tokenizers.image import ENCODERS
 
         if self.image_encoder not in ENCODERS:
@@ -138,13 +159,32 @@ class PolicyConfig:
                 "policy.anchor_frame=true corrects the anchored TCP x, y in the frame from the "
                 "target to the goal: set policy.anchor_xy=true and policy.goal_token=true"
             )
-        if self.flow_steps < 1:
-            raise ValueError(f"policy.flow_steps must be >= 1 (Euler steps), got {self.flow_steps}")
         if self.keypoint_stride not in (4, 8):
             raise ValueError(f"policy.keypoint_stride must be 4 or 8, got {self.keypoint_stride}")
         if self.sentence_layer is not None and self.sentence_layer < 1:
             raise ValueError(
                 f"policy.sentence_layer must be >= 1 (a layer of the backbone) or null, got {self.sentence_layer}"
+            )
+        if self.sentence_readout not in SENTENCE_READOUTS:
+            raise ValueError(
+                unknown("policy.sentence_readout", self.sentence_readout, SENTENCE_READOUTS)
+            )
+        if self.sentence_layer is None and (
+            self.sentence_span != 1 or self.sentence_readout != "vector"
+        ):
+            raise ValueError(
+                "policy.sentence_span and policy.sentence_readout shape the sentence token: set "
+                "policy.sentence_layer (e.g. 29) too"
+            )
+        if self.sentence_layer is not None and not 1 <= self.sentence_span <= self.sentence_layer:
+            raise ValueError(
+                f"policy.sentence_span must be between 1 and sentence_layer "
+                f"({self.sentence_layer}), got {self.sentence_span}"
+            )
+        if self.sentence_tasks and len(self.sentence_tasks) != len(self.sentence_reference):
+            raise ValueError(
+                f"policy.sentence_tasks names the task of each reference sentence: got "
+                f"{len(self.sentence_tasks)} tasks for {len(self.sentence_reference)} sentences"
             )
         if not self.word_tokens and self.sentence_layer is None:
             raise ValueError(
@@ -171,6 +211,22 @@ class PolicyConfig:
         if not self.cameras:
             raise ValueError("policy.cameras needs at least one camera")
 
+    @classmethod
+    def from_dict(cls, values: dict) -> PolicyConfig:
+        """A saved config, including those written before each head owned its options (flat
+        num_bins, flow_steps, flow_seed)."""
+        values = dict(values)
+        given = {k: dict(v) for k, v in values.pop("heads", {}).items()}
+        for old, (head, option) in LEGACY_HEAD_OPTIONS.items():
+            if old in values:
+                given.setdefault(head, {})[option] = values.pop(old)
+        return cls(**values, heads=given)
+
+    @property
+    def options(self):
+        """The chosen head's options (its dataclass)."""
+        return self.heads[self.head]
+
     @property
     def localized_things(self) -> tuple[str, ...]:
         """What the target localizer finds, one heatmap each: the named cube, and with the goal
@@ -186,4 +242,5 @@ class PolicyConfig:
         d = asdict(self)
         d["cameras"] = list(self.cameras)
         d["sentence_reference"] = list(self.sentence_reference)
+        d["sentence_tasks"] = list(self.sentence_tasks)
         return d

@@ -7,6 +7,7 @@ cached; only the H action tokens run again at each integration step."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -28,14 +29,28 @@ def time_embedding(t: torch.Tensor, width: int) -> torch.Tensor:
     return torch.cat([angles.sin(), angles.cos()], -1)
 
 
+@dataclass
+class FlowOptions:
+    steps: int = 10  # Euler steps from noise to the chunk when acting
+    seed: int = 0  # the seed of the starting noise (same inputs, same actions)
+
+    def __post_init__(self):
+        if self.steps < 1:
+            raise ValueError(
+                f"policy.heads.flow.steps must be >= 1 (Euler steps), got {self.steps}"
+            )
+
+
 class FlowHead(ActionHead):
+    options = FlowOptions
+
     def __init__(self, config, width: int, action_dims: dict[str, int], vocab_size: int):
         super().__init__()
         self.horizon = config.horizon
         self.max_dim = max(action_dims.values())
         self.dims = dict(action_dims)
-        self.steps = config.flow_steps
-        self.seed = config.flow_seed
+        self.steps = config.options.steps
+        self.seed = config.options.seed
         self.width = width
         self.queries = nn.Parameter(torch.randn(config.horizon, width) * 0.02)
         self.action_in = nn.Linear(self.max_dim, width)

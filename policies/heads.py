@@ -5,6 +5,8 @@ the policy, the trainer and the tests over HEADS pick it up."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from vla.policies.action_head import register
 from vla.policies.bins_head import BinsHead
 from vla.policies.chunk_head import ChunkHead
@@ -14,3 +16,24 @@ HEADS: dict[str, type] = {}
 register(HEADS, "bins", BinsHead)
 register(HEADS, "chunk", ChunkHead)
 register(HEADS, "flow", FlowHead)
+
+
+def head_options(given: dict) -> dict:
+    """{head: its options dataclass} for every registered head, from what was set
+    ({head: {option: value}} or the dataclass itself); the rest keep their defaults."""
+    from vla.suggest import unknown
+
+    for name in given:
+        if name not in HEADS:
+            raise ValueError(unknown("head in policy.heads", name, HEADS))
+    out = {}
+    for name, cls in HEADS.items():
+        value = given.get(name) or {}
+        if not isinstance(value, cls.options):
+            names = [f.name for f in dataclasses.fields(cls.options)]
+            for key in value:
+                if key not in names:
+                    raise ValueError(unknown(f"option of policy.heads.{name}", key, names))
+            value = cls.options(**value)
+        out[name] = value
+    return out

@@ -26,23 +26,37 @@ MAX_CACHED = 65536  # distinct sentences kept; a dataset holds tens to hundreds
 
 
 class SentenceEncoder:
-    def __init__(self, name: str, layers: int, dtype: str = "float32", max_text_tokens: int = 64):
+    def __init__(
+        self,
+        name: str,
+        layers: int,
+        dtype: str = "float32",
+        max_text_tokens: int = 64,
+        span: int = 1,
+    ):
+        """`span`: how many layers, ending at layer `layers`, each give their vector (side by
+        side): no single layer names every held-out paraphrase's task (docs/results.md)."""
+        if not 1 <= span <= layers:
+            raise ValueError(f"the sentence span must be between 1 and {layers} layers, got {span}")
+        self.span = span
         loaded = backbone_lib.load(
             backbone_lib.BackboneConfig(name=name, num_layers=layers, dtype=dtype)
         )
         self.decoder = loaded.model.get_decoder()
         self.decoder.requires_grad_(False)
         self.text = TextTokenizer(loaded.tokenizer, max_text_tokens)
-        self.width = loaded.model.config.hidden_size
+        self.width = loaded.model.config.hidden_size  # per layer: a vector is span x width
         self._cache: dict[str, torch.Tensor] = {}
 
     @torch.no_grad()
     def _encode(self, sentence: str) -> torch.Tensor:
         ids = torch.tensor([self.text.ids(sentence)], device=next(self.decoder.parameters()).device)
-        return self.decoder(input_ids=ids).last_hidden_state[0, -1].float().cpu()
+        out = self.decoder(input_ids=ids, output_hidden_states=self.span > 1)
+        below = out.hidden_states[len(out.hidden_states) - self.span : -1] if self.span > 1 else ()
+        return torch.cat([h[0, -1] for h in (*below, out.last_hidden_state)]).float().cpu()
 
     def __call__(self, instructions: list[str], device=None) -> torch.Tensor:
-        """(B,) sentences -> (B, W) float vectors on `device`."""
+        """(B,) sentences -> (B, span x W) float vectors on `device`, the top layer last."""
         for s in instructions:
             if s not in self._cache:
                 if len(self._cache) >= MAX_CACHED:

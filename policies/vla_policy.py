@@ -123,13 +123,21 @@ class VLAPolicy(nn.Module):
                     "fills it in from the dataset)"
                 )
             self.sentences = SentenceEncoder(
-                config.backbone, config.sentence_layer, config.dtype, config.max_text_tokens
+                config.backbone,
+                config.sentence_layer,
+                config.dtype,
+                config.max_text_tokens,
+                span=config.sentence_span,
             )
-            centre = self.sentences(list(config.sentence_reference)).mean(0)
+            reference = self.sentences(list(config.sentence_reference))
+            centre = reference.mean(0)
             self.register_buffer("sentence_centre", centre, persistent=False)
-            self.sentence_token = nn.Sequential(
-                nn.LayerNorm(self.sentences.width), nn.Linear(self.sentences.width, width)
-            )
+            read = config.sentence_span * self.sentences.width
+            if config.sentence_readout == "tasks":
+                means = self._task_means(self._unit_sentence(reference - centre))
+                self.register_buffer("sentence_task_means", means, persistent=False)
+                read = means.shape[0]
+            self.sentence_token = nn.Sequential(nn.LayerNorm(read), nn.Linear(read, width))
         self._set_mode()
         self.run = BackboneRunner(self.lm)
         self._queue: deque = deque()
@@ -171,9 +179,9 @@ class VLAPolicy(nn.Module):
         parts = [words] if self.config.word_tokens else []
         film = pooled
         if self.sentence_token is not None:
-            what = self.sentences(instructions, device=state.device) - self.sentence_centre
-            # unit length, then about unit scale per channel, as a LayerNorm would give
-            what = nn.functional.normalize(what, dim=-1) * what.shape[-1] ** 0.5
+            what = self._sentence_features(
+                self.sentences(instructions, device=state.device) - self.sentence_centre
+            )
             sentence = self.sentence_token(what.to(self.sentence_token[1].weight.dtype))
             parts.append(sentence[:, None])
             if self.config.film_from == "sentence":
@@ -221,6 +229,37 @@ class VLAPolicy(nn.Module):
         masks.append(text_mask.new_ones(state.shape[0], sum(p.shape[1] for p in parts) - n_words))
         mask = torch.cat(masks, dim=1)
         return torch.cat(parts, dim=1), mask, seen
+
+    def _unit_sentence(self, centred: torch.Tensor) -> torch.Tensor:
+        """(B, span x W) centred sentence vectors -> unit length, each layer's part weighing
+        the same."""
+        if self.config.sentence_span > 1:
+            layers = centred.unflatten(-1, (self.config.sentence_span, -1))
+            centred = nn.functional.normalize(layers, dim=-1).flatten(1)
+        return nn.functional.normalize(centred, dim=-1)
+
+    def _task_means(self, unit: torch.Tensor) -> torch.Tensor:
+        """(K, span x W): the unit mean vector of each task's reference sentences, tasks sorted."""
+        tasks = self.config.sentence_tasks
+        if len(tasks) != unit.shape[0]:
+            raise ValueError(
+                "policy.sentence_readout=tasks compares a sentence with each training task's "
+                "reference sentences: set policy.sentence_tasks to the task of each one (vla "
+                "train fills it in from the dataset)"
+            )
+        names = sorted(set(tasks))
+        index = torch.tensor([names.index(t) for t in tasks])
+        return torch.stack(
+            [nn.functional.normalize(unit[index == k].mean(0), dim=-1) for k in range(len(names))]
+        )
+
+    def _sentence_features(self, centred: torch.Tensor) -> torch.Tensor:
+        """What the sentence token reads (sentence_readout): the unit vector at about unit scale
+        per channel, as a LayerNorm would give, or its cosine to each task's mean."""
+        unit = self._unit_sentence(centred)
+        if self.config.sentence_readout == "tasks":
+            return unit @ self.sentence_task_means.T
+        return unit * unit.shape[-1] ** 0.5
 
     def _normalised_xy(self, xy: torch.Tensor, robots: list[str]) -> torch.Tensor:
         """(B, K, 2) table positions, metres -> the same in the TCP x, y action units [-1, 1]."""

@@ -64,7 +64,7 @@ def main() -> None:
         horizon = (args.bins_horizon or args.horizon) if head == "bins" else args.horizon
         cfg = PolicyConfig(
             head=head,
-            flow_steps=args.flow_steps,
+            heads={"flow": {"steps": args.flow_steps}},
             horizon=horizon,
             n_action_steps=horizon,
             num_layers=args.layers,

@@ -51,7 +51,7 @@ def stats(dim: int) -> dict:
 VARIANTS = {
     "chunk": {"head": "chunk"},
     "bins": {"head": "bins"},
-    "flow": {"head": "flow", "flow_steps": 3},
+    "flow": {"head": "flow", "heads": {"flow": {"steps": 3}}},
     "chunk_conv_relative": {
         "head": "chunk",
         "image_encoder": "conv",

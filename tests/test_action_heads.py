@@ -26,6 +26,59 @@ def test_the_registry_refuses_what_is_not_a_head():
     assert registry == {}
 
 
+def test_a_new_head_brings_its_own_options_to_the_config_and_to_hydra(monkeypatch):
+    """A head's options are its own dataclass: registering the head is all it takes for
+    PolicyConfig, Hydra's policy/base node and the saved config to carry them, with defaults,
+    checks and "did you mean" for a mistyped option."""
+    import dataclasses
+
+    from hydra import compose, initialize_config_module
+
+    from vla.config_store import policy_defaults
+    from vla.config_store import register as register_base
+    from vla.policies.configuration import PolicyConfig
+
+    @dataclasses.dataclass
+    class EchoOptions:
+        gain: float = 2.0
+
+        def __post_init__(self):
+            if self.gain <= 0:
+                raise ValueError("policy.heads.echo.gain must be > 0")
+
+    class Echo(HEADS["chunk"]):
+        options = EchoOptions
+
+    monkeypatch.setitem(HEADS, "echo", Echo)
+    cfg = PolicyConfig(head="echo", heads={"echo": {"gain": 3.0}})
+    assert cfg.options == EchoOptions(3.0) and cfg.heads["flow"].steps == 10
+    assert PolicyConfig.from_dict(cfg.to_dict()) == cfg
+    assert policy_defaults()["heads"]["echo"] == {"gain": 2.0}
+    with pytest.raises(ValueError, match="Did you mean 'gain'"):
+        PolicyConfig(head="echo", heads={"echo": {"gian": 1.0}})
+    with pytest.raises(ValueError, match="must be > 0"):
+        PolicyConfig(heads={"echo": {"gain": -1.0}})
+    with pytest.raises(ValueError, match="Did you mean 'echo'"):
+        PolicyConfig(heads={"ecko": {}})
+
+    register_base()
+    try:
+        with initialize_config_module("vla.configs", version_base=None):
+            composed = compose("train", overrides=["policy=flow", "policy.heads.echo.gain=5"])
+    finally:  # the ConfigStore is global: later tests compose without the echo head
+        monkeypatch.undo()
+        register_base()
+    assert composed.policy.heads.echo.gain == 5 and composed.policy.heads.flow.steps == 10
+
+
+def test_configs_saved_before_heads_owned_their_options_still_load():
+    from vla.policies.configuration import PolicyConfig
+
+    old = {"head": "flow", "num_bins": 128, "flow_steps": 3, "flow_seed": 7}
+    cfg = PolicyConfig.from_dict(old)
+    assert (cfg.options.steps, cfg.options.seed, cfg.heads["bins"].num_bins) == (3, 7, 128)
+
+
 def test_a_loss_without_per_sample_losses_is_refused_by_name():
     loss = torch.tensor(1.0)
     with pytest.raises(TypeError, match="head 'mine'.*per_sample"):
@@ -56,7 +109,7 @@ def test_a_drifting_head_fails_in_the_policy_not_in_the_trainer(demos, monkeypat
 
 
 def test_flow_runs_the_prefix_once_and_only_the_action_tokens_per_step(demos, monkeypatch):
-    policy = make_policy(demos, "flow", flow_steps=4).eval()
+    policy = make_policy(demos, "flow", heads={"flow": {"steps": 4}}).eval()
     run = policy.run
     calls = {"start": 0, "full": 0, "step": []}
     start, step, full = run.start, run.step, type(run).__call__
@@ -85,7 +138,11 @@ def test_flow_runs_the_prefix_once_and_only_the_action_tokens_per_step(demos, mo
 def test_flow_noise_seed_and_steps_matter(demos):
     obs = obs_of(demos, "panda")
     a = make_policy(demos, "flow").eval().predict_action_chunk(obs, "panda")
-    b = make_policy(demos, "flow", flow_seed=1).eval().predict_action_chunk(obs, "panda")
+    b = (
+        make_policy(demos, "flow", heads={"flow": {"seed": 1}})
+        .eval()
+        .predict_action_chunk(obs, "panda")
+    )
     assert not (a == b).all()
-    with pytest.raises(ValueError, match="flow_steps must be >= 1"):
-        make_policy(demos, "flow", flow_steps=0)
+    with pytest.raises(ValueError, match="flow.steps must be >= 1"):
+        make_policy(demos, "flow", heads={"flow": {"steps": 0}})

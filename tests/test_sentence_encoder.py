@@ -16,31 +16,59 @@ COLOURS = ("red", "green", "blue")
 REF = ("lift the red cube", "touch the red cube", "pick up the blue cube")
 
 
-def sentences(task, which):
-    return [
-        t.format(obj=f"{c} cube", place="in the bowl", mark="green square")
-        for t in TEMPLATES[task][which]
-        for c in COLOURS
-    ]
+def sentences(task, which, places=("in the bowl",)):
+    return sorted(
+        {
+            t.format(obj=f"{c} cube", place=p, mark="green square")
+            for t in TEMPLATES[task][which]
+            for c in COLOURS
+            for p in places
+        }
+    )
+
+
+def named_tasks(enc, places=("in the bowl",)) -> dict[str, list[str]]:
+    """{task: the task each of its held-out paraphrases lies nearest}, by the cosine to each
+    task's mean training vector (centred; each layer of a span unit length, as the policy)."""
+    tasks = list(TEMPLATES)
+
+    def unit(x):
+        parts = (x - centre).unflatten(-1, (enc.span, -1))
+        return torch.nn.functional.normalize(
+            torch.nn.functional.normalize(parts, dim=-1).flatten(1), dim=-1
+        )
+
+    train = {t: enc(sentences(t, "train", places)) for t in tasks}
+    centre = torch.cat(list(train.values())).mean(0)
+    means = torch.stack([unit(train[t]).mean(0) for t in tasks])
+    return {
+        t: [tasks[i] for i in (unit(enc(sentences(t, "heldout", places))) @ means.T).argmax(1)]
+        for t in tasks
+    }
 
 
 def test_deep_layers_name_the_task_of_held_out_paraphrases():
     """Fitted on nothing but the training phrasings (one mean per task), the sentence vectors of
     paraphrases no demonstration uses ("hoist the red cube into the air") lie nearest their
     own task's: what the policy's sentence token relies on."""
-    enc = SentenceEncoder("smollm2-135m", layers=28)
-    tasks = list(TEMPLATES)
+    for task, named in named_tasks(SentenceEncoder("smollm2-135m", layers=28)).items():
+        assert named == [task] * len(named), (task, named)
 
-    def unit(x):
-        return torch.nn.functional.normalize(x - centre, dim=-1)
 
-    train = {t: enc(sentences(t, "train")) for t in tasks}
-    centre = torch.cat(list(train.values())).mean(0)
-    means = torch.stack([unit(train[t]).mean(0) for t in tasks])
-    for task in tasks:
-        held = unit(enc(sentences(task, "heldout")))
-        named = [tasks[i] for i in (held @ means.T).argmax(1)]
-        assert named == [task] * len(named), (task, sentences(task, "heldout"), named)
+def test_a_span_of_layers_names_more_held_out_paraphrases_than_one_layer():
+    """With the plate as well as the bowl, layer 28 alone reads "drop the cube on the plate" as
+    another task; layers 22-29 together name more held-out paraphrases, places most of all
+    (the reason for policy.sentence_span, docs/results.md)."""
+    places = ("in the bowl", "on the plate")
+    one = named_tasks(SentenceEncoder("smollm2-135m", layers=28), places)
+    span = named_tasks(SentenceEncoder("smollm2-135m", layers=29, span=8), places)
+
+    def right(named, tasks=TEMPLATES):
+        return sum(n == t for t in tasks for n in named[t])
+
+    assert right(span) > right(one), (one, span)
+    assert right(span, ["place"]) > right(one, ["place"]), (one["place"], span["place"])
+    assert right(span) >= 0.9 * sum(len(v) for v in span.values()), span
 
 
 def test_each_sentence_is_read_once(monkeypatch):
@@ -52,6 +80,48 @@ def test_each_sentence_is_read_once(monkeypatch):
     b = enc(["touch the blue cube"])
     assert calls == ["lift the red cube", "touch the blue cube"]
     assert a.shape == (3, enc.width) and torch.equal(a[0], a[2]) and torch.equal(a[1], b[0])
+
+
+def test_a_span_of_layers_reads_each_layer_once_the_top_one_last():
+    top = SentenceEncoder("smollm2-135m", layers=3)
+    span = SentenceEncoder("smollm2-135m", layers=3, span=3)
+    v = span(["lift the red cube"])
+    assert v.shape == (1, 3 * span.width)
+    torch.testing.assert_close(v[:, -span.width :], top(["lift the red cube"]))
+    layers = v.unflatten(-1, (3, -1))[0]
+    assert float((layers[0] - layers[1]).abs().max()) > 1e-3  # not one layer three times
+    with pytest.raises(ValueError, match="between 1 and 3"):
+        SentenceEncoder("smollm2-135m", layers=3, span=4)
+
+
+def test_the_tasks_readout_is_each_sentences_likeness_to_every_training_task(demos):
+    """sentence_readout=tasks: the token reads K numbers, the sentence's cosine to each task's
+    mean reference vector; a reference sentence is most like its own task, a paraphrase is
+    read the same way, and a policy without the references' tasks is refused."""
+    ref = (
+        "lift the red cube",
+        "raise the blue cube",
+        "touch the red cube",
+        "reach for the blue cube",
+    )
+    tasks = ("lift", "lift", "reach", "reach")
+    kw = dict(sentence_layer=3, sentence_span=2, sentence_readout="tasks", word_tokens=False)
+    pol = make_policy(demos, "chunk", sentence_reference=ref, sentence_tasks=tasks, **kw)
+    assert pol.sentence_token[1].in_features == 2  # lift, reach: sorted
+    centred = pol.sentences(list(ref)) - pol.sentence_centre
+    likeness = pol._sentence_features(centred)
+    assert likeness.shape == (4, 2)
+    assert likeness.argmax(1).tolist() == [0, 0, 1, 1]
+    with pytest.raises(ValueError, match="sentence_tasks"):
+        make_policy(demos, "chunk", sentence_reference=ref, **kw)
+    with pytest.raises(ValueError, match="sentence_tasks"):
+        PolicyConfig(sentence_layer=3, sentence_reference=ref, sentence_tasks=tasks[:3])
+    with pytest.raises(ValueError, match="sentence_layer"):
+        PolicyConfig(sentence_readout="tasks")
+    with pytest.raises(ValueError, match="Did you mean 'tasks'"):
+        PolicyConfig(sentence_layer=3, sentence_readout="task")
+    with pytest.raises(ValueError, match="between 1 and"):
+        PolicyConfig(sentence_layer=3, sentence_span=4)
 
 
 def test_sentence_vectors_are_centred_on_the_reference_sentences(demos):
@@ -76,8 +146,10 @@ def test_vla_train_centres_on_the_datasets_instructions(dataset, tmp_path):
     engines.run(cfg, PolicyConfig(**{**TINY_POLICY, "sentence_layer": 1}))
     policy = VLAPolicy.from_pretrained(tmp_path / "sentence" / "policy")
     split = EpisodeDataset(root, split="train", val_fraction=cfg.val_fraction)
-    train = {e["instruction"] for e in split.episodes}
-    assert set(policy.config.sentence_reference) == train and len(train) > 4
+    train = {e["instruction"]: e["task"] for e in split.episodes}
+    assert set(policy.config.sentence_reference) == set(train) and len(train) > 4
+    named = dict(zip(policy.config.sentence_reference, policy.config.sentence_tasks, strict=True))
+    assert named == train
 
 
 def test_config_refuses_a_policy_that_would_not_hear_the_instruction():

@@ -176,6 +176,15 @@ def fit_table_planes(root: str, train_set: EpisodeDataset, policy_cfg) -> dict:
     return planes
 
 
+def sentence_reference(episodes: list[dict]) -> dict[str, str]:
+    """The training set's distinct instructions, sorted, each with the task most of its
+    episodes do (policy.sentence_reference and sentence_tasks)."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for e in episodes:
+        counts[e["instruction"]][e["task"]] += 1
+    return {s: max(sorted(by_task), key=by_task.get) for s, by_task in sorted(counts.items())}
+
+
 def means_by_key(pairs) -> dict[str, float]:
     """(key, value) pairs -> the mean value of each key, over the pairs that have it."""
     sums, counts = defaultdict(float), defaultdict(int)
@@ -222,8 +231,12 @@ def train_loop(
         cameras=list(policy_cfg.cameras),
     )
     if policy_cfg.sentence_layer is not None and not policy_cfg.sentence_reference:
-        instructions = sorted({e["instruction"] for e in train_set.episodes})
-        policy_cfg = dataclasses.replace(policy_cfg, sentence_reference=tuple(instructions))
+        reference = sentence_reference(train_set.episodes)
+        policy_cfg = dataclasses.replace(
+            policy_cfg,
+            sentence_reference=tuple(reference),
+            sentence_tasks=tuple(reference.values()),
+        )
     if policy_cfg.table_map == "plane" and not policy_cfg.table_planes:
         planes = fit_table_planes(cfg.dataset, train_set, policy_cfg)
         policy_cfg = dataclasses.replace(policy_cfg, table_planes=planes)
