@@ -9,7 +9,7 @@ export MUJOCO_GL ?= egl
 export PYOPENGL_PLATFORM ?= egl
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup test test-slow demo checkpoint lint info clean-venv
+.PHONY: setup test test-slow demo checkpoint checkpoint-4x4 lint info clean-venv
 
 setup: $(STAMP)
 
@@ -52,6 +52,20 @@ checkpoint: setup
 	$(VENV)/bin/vla train dataset=$(CKPT_WORK)/dataset output=$(CKPT_WORK)/train $(CKPT_TRAIN)
 	$(PY) scripts/ship_checkpoint.py $(CKPT_WORK)/train $(CKPT_WORK)/dataset $(CKPT_DEST) \
 	  --command "make checkpoint  (vla train $(CKPT_TRAIN))"
+
+# Rebuild checkpoints/4x4, one policy for all 4 robots x 4 tasks (docs/results.md row 35): 60
+# expert episodes per cell (Ray, ~18 min with 2 workers), then ~72 min of training on 2 cores.
+GRID_WORK  ?= outputs/checkpoint-4x4
+GRID_DEST  ?= checkpoints/4x4
+GRID_CELLS := robots=[ur5e,sawyer,panda,so101] tasks=[reach,lift,place,push] image_size=64 \
+              workers=2 progress=false control=ee_pose after_success=8
+GRID_TRAIN := policy=chunk_cpu_4x4 train=cpu_4x4 backbone.num_layers=2
+
+checkpoint-4x4: setup
+	$(VENV)/bin/vla collect $(GRID_CELLS) episodes=60 output=$(GRID_WORK)/dataset
+	$(VENV)/bin/vla train dataset=$(GRID_WORK)/dataset output=$(GRID_WORK)/train $(GRID_TRAIN)
+	$(PY) scripts/ship_checkpoint.py $(GRID_WORK)/train $(GRID_WORK)/dataset $(GRID_DEST) \
+	  --command "make checkpoint-4x4  (vla collect $(GRID_CELLS) episodes=60; vla train $(GRID_TRAIN))"
 
 info: setup
 	$(VENV)/bin/vla info
