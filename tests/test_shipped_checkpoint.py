@@ -38,16 +38,23 @@ def test_shipped_checkpoint_loads_and_acts(repo_root):
 
 
 def test_the_4x4_checkpoint_loads_and_acts_on_every_robot(repo_root):
-    """checkpoints/4x4 (docs/results.md row 34): one policy for all four robots and tasks, with
-    the plane map and the frame-anchored head; its golden outputs come out again on load."""
+    """checkpoints/4x4 (docs/results.md row 35): one policy for all four robots and tasks, with
+    the plane map, the frame-anchored head and the sentence read as task likeness; its golden
+    outputs come out again on load."""
     ckpt = repo_root / "checkpoints" / "4x4"
     policy = VLAPolicy.from_pretrained(ckpt)
     assert set(policy.robots) == {"panda", "sawyer", "so101", "ur5e"}
     cfg = policy.config
     assert cfg.table_map == "plane" and cfg.anchor_xy and cfg.anchor_frame and cfg.goal_token
     assert set(cfg.table_planes) == set(policy.robots)
+    assert cfg.sentence_readout == "tasks" and set(cfg.sentence_tasks) == {
+        "reach",
+        "lift",
+        "place",
+        "push",
+    }
     trained_by = json.loads((ckpt / "TRAINED_BY.json").read_text())
-    assert trained_by["dataset"]["episodes"] == 960 and trained_by["steps"] == 9000
+    assert trained_by["dataset"]["episodes"] == 960 and trained_by["steps"] == 14000
     assert sum(p.stat().st_size for p in ckpt.iterdir()) < 20 * 2**20
     for robot, schema in policy.schemas.items():
         obs = {
