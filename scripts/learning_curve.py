@@ -76,9 +76,7 @@ def main() -> None:
                 "train_minutes": minutes(state),
                 "mean_success": block["mean_success"],
                 "episodes": block["episodes"],
-                "cells": {
-                    f"{c['robot']}/{c['task']}": c["success_rate"] for c in block["cells"]
-                },
+                "cells": {f"{c['robot']}/{c['task']}": c["success_rate"] for c in block["cells"]},
             }
         )
         print(
