@@ -248,6 +248,11 @@ class VLAPolicy(nn.Module):
                 "train fills it in from the dataset)"
             )
         names = sorted(set(tasks))
+        if len(names) < 2:
+            raise ValueError(
+                f"policy.sentence_readout=tasks tells tasks apart, and the training set has only "
+                f"{names}: use policy.sentence_readout=vector"
+            )
         index = torch.tensor([names.index(t) for t in tasks])
         return torch.stack(
             [nn.functional.normalize(unit[index == k].mean(0), dim=-1) for k in range(len(names))]

@@ -114,6 +114,8 @@ def test_the_tasks_readout_is_each_sentences_likeness_to_every_training_task(dem
     assert likeness.argmax(1).tolist() == [0, 0, 1, 1]
     with pytest.raises(ValueError, match="sentence_tasks"):
         make_policy(demos, "chunk", sentence_reference=ref, **kw)
+    with pytest.raises(ValueError, match="only"):
+        make_policy(demos, "chunk", sentence_reference=ref, sentence_tasks=("lift",) * 4, **kw)
     with pytest.raises(ValueError, match="sentence_tasks"):
         PolicyConfig(sentence_layer=3, sentence_reference=ref, sentence_tasks=tasks[:3])
     with pytest.raises(ValueError, match="sentence_layer"):
