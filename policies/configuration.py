@@ -239,8 +239,5 @@ class PolicyConfig:
         return self.target_token == "privileged"
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["cameras"] = list(self.cameras)
-        d["sentence_reference"] = list(self.sentence_reference)
-        d["sentence_tasks"] = list(self.sentence_tasks)
-        return d
+        # tuples as lists: the form JSON and Hydra give back
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}

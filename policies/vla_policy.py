@@ -240,8 +240,8 @@ class VLAPolicy(nn.Module):
 
     def _task_means(self, unit: torch.Tensor) -> torch.Tensor:
         """(K, span x W): the unit mean vector of each task's reference sentences, tasks sorted."""
-        tasks = self.config.sentence_tasks
-        if len(tasks) != unit.shape[0]:
+        tasks = self.config.sentence_tasks  # PolicyConfig checked: one per reference sentence
+        if not tasks:
             raise ValueError(
                 "policy.sentence_readout=tasks compares a sentence with each training task's "
                 "reference sentences: set policy.sentence_tasks to the task of each one (vla "

@@ -4,8 +4,6 @@ default and its comment. Hydra gets those defaults from here as the `policy/base
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 # options the backbone group sets (configs/backbone/), not the policy group
 BACKBONE_FIELDS = ("backbone", "num_layers", "dtype")
 
@@ -13,12 +11,8 @@ BACKBONE_FIELDS = ("backbone", "num_layers", "dtype")
 def policy_defaults() -> dict:
     from vla.policies.configuration import PolicyConfig
 
-    values = asdict(PolicyConfig())
-    return {
-        k: list(v) if isinstance(v, tuple) else v
-        for k, v in values.items()
-        if k not in BACKBONE_FIELDS
-    }
+    values = PolicyConfig().to_dict()  # the form a saved config has: lists, plain dicts
+    return {k: v for k, v in values.items() if k not in BACKBONE_FIELDS}
 
 
 def register() -> None:
