@@ -43,8 +43,7 @@ demo: setup
 # training), then ship. vla demo's fallback collects the same way (vla/commands/demo.py).
 CKPT_WORK  ?= outputs/checkpoint
 CKPT_DEST  ?= checkpoints/demo
-CKPT_CELLS := robots=[ur5e,sawyer] tasks=[reach,lift] image_size=64 workers=2 progress=false \
-              control=ee_pose after_success=8
+CKPT_CELLS := robots=[ur5e,sawyer] tasks=[reach,lift] recipe=chunk_cpu workers=2 progress=false
 CKPT_TRAIN := policy=chunk_cpu train=cpu backbone.num_layers=2
 
 checkpoint: setup
@@ -57,8 +56,8 @@ checkpoint: setup
 # expert episodes per cell (Ray, ~18 min with 2 workers), then ~72 min of training on 2 cores.
 GRID_WORK  ?= outputs/checkpoint-4x4
 GRID_DEST  ?= checkpoints/4x4
-GRID_CELLS := robots=[ur5e,sawyer,panda,so101] tasks=[reach,lift,place,push] image_size=64 \
-              workers=2 progress=false control=ee_pose after_success=8
+GRID_CELLS := robots=[ur5e,sawyer,panda,so101] tasks=[reach,lift,place,push] recipe=chunk_cpu \
+              workers=2 progress=false
 GRID_TRAIN := policy=chunk_cpu_4x4 train=cpu_4x4 backbone.num_layers=2
 
 checkpoint-4x4: setup

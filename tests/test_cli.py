@@ -75,6 +75,35 @@ def test_demo_runs_end_to_end_without_a_shipped_checkpoint(vla_exe, tmp_path):
     )
     expert = json.loads((tmp_path / "eval_expert" / "results.json").read_text())
     assert expert["conditions"]["train"]["mean_success"] == 1.0
+    info = json.loads((tmp_path / "dataset" / "meta" / "info.json").read_text())
+    # collected as recipe=chunk_cpu says (TCP pose targets), at the demo's own image size
+    assert {r["action_mode"] for r in info["robots"].values()} == {"ee_pose"}
+    assert info["features"]["observation.images.front"]["shape"][0] == 32
+
+
+def test_the_cpu_recipes_data_has_one_definition():
+    """`vla collect recipe=chunk_cpu` is the data policy=chunk_cpu trains on; make checkpoint,
+    make checkpoint-4x4 and vla demo's fallback all name it instead of spelling it out, and a
+    command-line value still wins over it."""
+    from pathlib import Path
+
+    from hydra import compose, initialize_config_module
+
+    register()
+    with initialize_config_module("vla.configs", version_base=None):
+        plain = compose(config_name="collect")
+        recipe = compose(config_name="collect", overrides=["recipe=chunk_cpu"])
+        mine = compose(config_name="collect", overrides=["recipe=chunk_cpu", "image_size=128"])
+    assert (plain.control, plain.after_success, plain.image_size) == ("joint", 0, 128)
+    assert (recipe.control, recipe.after_success, recipe.image_size) == ("ee_pose", 8, 64)
+    assert (mine.control, mine.image_size) == ("ee_pose", 128)
+    assert "recipe" not in recipe  # its keys land on collect's own, nothing else
+    root = Path(__file__).resolve().parents[1]
+    collects = [line for line in (root / "Makefile").read_text().splitlines() if "CELLS :=" in line]
+    assert len(collects) == 2 and all("recipe=chunk_cpu" in line for line in collects)
+    for path in ("Makefile", "vla/commands/demo.py"):
+        text = (root / path).read_text()
+        assert "after_success=" not in text and '"after_success"' not in text, path
 
 
 def test_collect_rejects_an_unknown_robot(vla_exe, tmp_path):

@@ -15,10 +15,6 @@ import numpy as np
 
 from vla.commands import info
 
-# The data policy=chunk_cpu trains on: TCP pose targets, demonstrations that go on past success
-# (make checkpoint's collect line says the same)
-RECIPE_DATA = {"control": "ee_pose", "after_success": 8}
-
 
 def write_video(images: dict, fps: float, path: Path) -> Path:
     """Cameras side by side (sorted by name: front, wrist) as an mp4."""
@@ -35,6 +31,7 @@ def train_small_policy(cfg, out: Path) -> Path:
     """No shipped checkpoint: collect a small dataset and train the CPU recipe on it, composed
     from the same configs `vla train policy=chunk_cpu train=cpu` reads (one definition)."""
     from hydra import compose
+    from omegaconf import OmegaConf
 
     from vla.commands import train as train_cmd
     from vla.datasets.collect import CollectConfig, collect
@@ -44,18 +41,20 @@ def train_small_policy(cfg, out: Path) -> Path:
     print(
         f"no checkpoint at {cfg.checkpoint}: collecting {cfg.collect_episodes} expert episodes per robot x task"
     )
-    collect(
-        CollectConfig(
-            robots=list(cfg.robots),
-            tasks=list(cfg.tasks),
-            episodes=cfg.collect_episodes,
-            output=str(data),
-            workers=cfg.workers,
-            image_size=cfg.image_size,
-            progress=False,
-            **RECIPE_DATA,
-        )
+    collected = compose(  # the recipe's data, as `vla collect recipe=chunk_cpu` collects it
+        "collect",
+        overrides=[
+            "recipe=chunk_cpu",
+            f"robots=[{','.join(cfg.robots)}]",
+            f"tasks=[{','.join(cfg.tasks)}]",
+            f"episodes={cfg.collect_episodes}",
+            f"output={data}",
+            f"workers={cfg.workers}",
+            f"image_size={cfg.image_size}",
+            "progress=false",
+        ],
     )
+    collect(CollectConfig(**OmegaConf.to_container(collected, resolve=True)))
     import ray
 
     ray.shutdown()  # training runs in this process; evaluation starts its own Ray
