@@ -8,7 +8,7 @@ MODES = ("frozen", "lora", "full")
 ACTION_MODES = ("absolute", "relative")
 TARGET_TOKENS = ("none", "privileged", "predicted")
 FILM_SOURCES = ("words", "sentence")
-SENTENCE_READOUTS = ("vector", "tasks")
+SENTENCE_READOUTS = ("vector", "tasks", "nearest_task")
 TABLE_MAPS = ("mlp", "plane")
 # options that configs saved before the heads owned them carry at the top level
 LEGACY_HEAD_OPTIONS = {
@@ -70,8 +70,15 @@ class PolicyConfig:
     # what the sentence token reads: "vector", the whole (centred) vector, whose every direction
     # the token can fit to the training phrasings; "tasks", only how close the sentence lies to
     # each training task's mean vector (sentence_tasks), so a paraphrase counts by the task it
-    # resembles, not by the wording the demonstrations happened to use
+    # resembles, not by the wording the demonstrations happened to use; "nearest_task", those
+    # likenesses through a softmax at sentence_temperature: about one-hot on the task the
+    # sentence lies nearest, so a held-out paraphrase that names its task reads exactly as the
+    # training phrasings do, and one that lies between two tasks reads as a mix, not as a
+    # pattern of likenesses no training phrasing showed
     sentence_readout: str = "vector"
+    # nearest_task's softmax temperature on cosines: training phrasings lie 0.2-0.5 nearer their
+    # own task than any other, so 0.05 makes them one-hot (e^4 or more)
+    sentence_temperature: float = 0.05
     # the prompt's word embeddings as tokens of the sequence (they also condition the image
     # encoder either way); false leaves the verb to the sentence token alone
     word_tokens: bool = True
@@ -175,6 +182,10 @@ class PolicyConfig:
             raise ValueError(
                 "policy.sentence_span and policy.sentence_readout shape the sentence token: set "
                 "policy.sentence_layer (e.g. 29) too"
+            )
+        if not self.sentence_temperature > 0:
+            raise ValueError(
+                f"policy.sentence_temperature must be > 0, got {self.sentence_temperature}"
             )
         if self.sentence_layer is not None and not 1 <= self.sentence_span <= self.sentence_layer:
             raise ValueError(

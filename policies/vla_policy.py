@@ -133,7 +133,7 @@ class VLAPolicy(nn.Module):
             centre = reference.mean(0)
             self.register_buffer("sentence_centre", centre, persistent=False)
             read = config.sentence_span * self.sentences.width
-            if config.sentence_readout == "tasks":
+            if config.sentence_readout in ("tasks", "nearest_task"):
                 means = self._task_means(self._unit_sentence(reference - centre))
                 self.register_buffer("sentence_task_means", means, persistent=False)
                 read = means.shape[0]
@@ -243,14 +243,14 @@ class VLAPolicy(nn.Module):
         tasks = self.config.sentence_tasks  # PolicyConfig checked: one per reference sentence
         if not tasks:
             raise ValueError(
-                "policy.sentence_readout=tasks compares a sentence with each training task's "
+                f"policy.sentence_readout={self.config.sentence_readout} compares a sentence with each training task's "
                 "reference sentences: set policy.sentence_tasks to the task of each one (vla "
                 "train fills it in from the dataset)"
             )
         names = sorted(set(tasks))
         if len(names) < 2:
             raise ValueError(
-                f"policy.sentence_readout=tasks tells tasks apart, and the training set has only "
+                f"policy.sentence_readout={self.config.sentence_readout} tells tasks apart, and the training set has only "
                 f"{names}: use policy.sentence_readout=vector"
             )
         index = torch.tensor([names.index(t) for t in tasks])
@@ -260,10 +260,14 @@ class VLAPolicy(nn.Module):
 
     def _sentence_features(self, centred: torch.Tensor) -> torch.Tensor:
         """What the sentence token reads (sentence_readout): the unit vector at about unit scale
-        per channel, as a LayerNorm would give, or its cosine to each task's mean."""
+        per channel, as a LayerNorm would give, its cosine to each task's mean, or those
+        cosines as a sharp softmax (nearest_task)."""
         unit = self._unit_sentence(centred)
         if self.config.sentence_readout == "tasks":
             return unit @ self.sentence_task_means.T
+        if self.config.sentence_readout == "nearest_task":
+            likeness = unit @ self.sentence_task_means.T
+            return (likeness / self.config.sentence_temperature).softmax(-1)
         return unit * unit.shape[-1] ** 0.5
 
     def _normalised_xy(self, xy: torch.Tensor, robots: list[str]) -> torch.Tensor:

@@ -126,6 +126,48 @@ def test_the_tasks_readout_is_each_sentences_likeness_to_every_training_task(dem
         PolicyConfig(sentence_layer=3, sentence_span=4)
 
 
+def test_the_nearest_task_readout_is_about_one_hot_on_the_nearest_task(demos):
+    """sentence_readout=nearest_task: the same likenesses through a sharp softmax, so each
+    reference sentence reads (nearly) as its own task alone and a paraphrase as the task it
+    lies nearest; the temperature sets how sharp, and must be positive."""
+    ref = (
+        "lift the red cube",
+        "raise the blue cube",
+        "touch the red cube",
+        "reach for the blue cube",
+    )
+    tasks = ("lift", "lift", "reach", "reach")
+    kw = dict(sentence_layer=3, sentence_span=2, word_tokens=False)
+    sharp = make_policy(
+        demos,
+        "chunk",
+        sentence_reference=ref,
+        sentence_tasks=tasks,
+        sentence_readout="nearest_task",
+        **kw,
+    )
+    soft = make_policy(
+        demos,
+        "chunk",
+        sentence_reference=ref,
+        sentence_tasks=tasks,
+        sentence_readout="nearest_task",
+        sentence_temperature=10.0,
+        **kw,
+    )
+    centred = sharp.sentences(list(ref)) - sharp.sentence_centre
+    read = sharp._sentence_features(centred)
+    torch.testing.assert_close(read.sum(1), torch.ones(4))
+    assert read.argmax(1).tolist() == [0, 0, 1, 1]
+    likeness = sharp._unit_sentence(centred) @ sharp.sentence_task_means.T  # the cosines
+    torch.testing.assert_close(read, (likeness / 0.05).softmax(-1))
+    assert float(read.max(1).values.min()) > 0.9  # the references are about one-hot
+    flat = soft._sentence_features(centred)
+    assert float(flat.max(1).values.max()) < 0.6  # a high temperature is nearly uniform
+    with pytest.raises(ValueError, match="sentence_temperature"):
+        PolicyConfig(sentence_layer=3, sentence_readout="nearest_task", sentence_temperature=0)
+
+
 def test_sentence_vectors_are_centred_on_the_reference_sentences(demos):
     """Deep vectors of any two prompts point almost the same way; the token reads each one's
     difference from the reference sentences' mean, and a policy without references is refused."""
