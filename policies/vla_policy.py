@@ -175,7 +175,7 @@ class VLAPolicy(nn.Module):
         ids, text_mask = self.text(instructions, device=state.device)
         dtype = self.lm.get_input_embeddings().weight.dtype
         words = self.run.embed(ids)  # (B, T, W), left-padded
-        pooled = self.text_pool(words, text_mask)  # (B, W): what the sentence says
+        pooled = self.text_pool(*self._with_noise_words(words, text_mask))  # what it says
         parts = [words] if self.config.word_tokens else []
         film = pooled
         if self.sentence_token is not None:
@@ -229,6 +229,20 @@ class VLAPolicy(nn.Module):
         masks.append(text_mask.new_ones(state.shape[0], sum(p.shape[1] for p in parts) - n_words))
         mask = torch.cat(masks, dim=1)
         return torch.cat(parts, dim=1), mask, seen
+
+    def _with_noise_words(self, words: torch.Tensor, mask: torch.Tensor) -> tuple:
+        """While training with text_noise_words=N: 0..N random vocabulary embeddings appended
+        to every prompt's (B, T, W) words (real, in the mask), so that pooling learns to ignore
+        words no demonstration used; unchanged when acting."""
+        n = self.config.text_noise_words
+        k = int(torch.randint(0, n + 1, ())) if self.training and n else 0
+        if not k:
+            return words, mask
+        table = self.lm.get_input_embeddings().weight
+        extra = table[torch.randint(0, table.shape[0], (words.shape[0], k), device=words.device)]
+        return torch.cat([words, extra.to(words.dtype)], 1), torch.cat(
+            [mask, mask.new_ones(mask.shape[0], k)], 1
+        )
 
     def _unit_sentence(self, centred: torch.Tensor) -> torch.Tensor:
         """(B, span x W) centred sentence vectors -> unit length, each layer's part weighing
