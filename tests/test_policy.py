@@ -11,6 +11,7 @@ from tests import golden_policy
 from tests.conftest import POLICY_DEMO_SIZE as SIZE
 from vla.datasets.meta import array_stats
 from vla.envs.robots.registry import ROBOTS
+from vla.policies.bins_head import BinsOptions
 from vla.policies.configuration import PolicyConfig
 from vla.policies.heads import HEADS
 from vla.policies.vla_policy import VLAPolicy
@@ -102,7 +103,7 @@ def test_training_loss_is_finite_for_a_mixed_batch(policy, demos):
 
 
 def test_bins_round_trip_within_half_a_bin(demos):
-    tok = BinTokenizer(vocab_size=49152)
+    tok = BinTokenizer(vocab_size=49152, num_bins=BinsOptions().num_bins)
     x = torch.rand(1000, 8) * 2 - 1
     ids = tok.encode(x)
     assert ids.min() >= 49152 - 256 and ids.max() < 49152
