@@ -326,6 +326,7 @@ def train_loop(
     if rank == 0 and start == 0:  # where validation starts, so a run shows whether it falls
         _log(output, writer, {"step": 0, **evaluate()})
     t0, seen, it = time.perf_counter(), 0, iter(loader)
+    mark = (start, 0.0)  # (step, seconds) at the last log line
     if resume_from is not None:  # after iter(), which draws the workers' seeds from it
         restore_rng(restored["rng"])
     for step in range(start, cfg.steps):
@@ -362,7 +363,11 @@ def train_loop(
                 "train_seconds": prior_seconds + elapsed,
             }
             _log(output, writer, last)
-            eta = (cfg.steps - done) / rate if rate > 0 else float("nan")
+            # the ETA from the steps since the last line: the run-wide rate carries any slow
+            # stretch (another job beside it) on to the end
+            recent = (done - mark[0]) / max(elapsed - mark[1], 1e-9) if done > mark[0] else rate
+            mark = (done, elapsed)
+            eta = (cfg.steps - done) / recent if recent > 0 else float("nan")
             print(
                 f"step {done}/{cfg.steps}  loss {last['loss']:.4f}  lr {lr:.2e}  {rate:.2f} steps/s  "
                 f"{last['samples_per_s']:.1f} samples/s  eta {eta / 60:.1f} min",
