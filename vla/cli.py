@@ -17,7 +17,10 @@ from vla.suggest import did_you_mean, unknown
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("vla.commands.info", "versions, device, the backbone as loaded, robots and tasks"),
     "collect": ("vla.commands.collect", "scripted-expert demonstrations with Ray -> a dataset"),
-    "dataset": ("vla.commands.dataset", "`vla dataset check DIR`: validate a dataset"),
+    "dataset": (
+        "vla.commands.dataset",
+        "`vla dataset check|track|export DIR`: validate, label, or export as LeRobot v3",
+    ),
     "train": ("vla.commands.train", "one policy across robots on a dataset"),
     "run": ("vla.commands.run", "one episode from an instruction, with a video"),
     "eval": ("vla.commands.eval", "success rates per robot x task with Ray, and a report"),

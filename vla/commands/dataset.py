@@ -1,12 +1,13 @@
 """`vla dataset check DIR [--decode-all] [--rebuild-meta]`: validate a dataset, name the bad file.
-`vla dataset track DIR`: add the per-frame target labels to episodes collected without them."""
+`vla dataset track DIR`: add the per-frame target labels to episodes collected without them.
+`vla dataset export DIR DST`: the dataset as LeRobotDataset v3, one per robot, and a manifest."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from vla.datasets import check, meta, track
+from vla.datasets import check, lerobot_v3, meta, track
 
 
 def main(argv: list[str]) -> int:
@@ -26,7 +27,29 @@ def main(argv: list[str]) -> int:
         "(the localizer's labels for place and push, whose cube moves)",
     )
     p.add_argument("path")
+    p = sub.add_parser(
+        "export",
+        help="write the dataset as LeRobotDataset v3 datasets, one per robot, and a manifest "
+        "listing them (docs/dataset.md)",
+    )
+    p.add_argument("path")
+    p.add_argument("destination")
+    p.add_argument(
+        "--file-mb", type=float, default=lerobot_v3.FILE_MB, help="data file size before a new one"
+    )
     args = parser.parse_args(argv)
+    if args.action == "export":
+        try:
+            manifest = lerobot_v3.export(args.path, args.destination, args.file_mb)
+        except (FileNotFoundError, FileExistsError, ValueError) as e:
+            print(f"vla dataset export: error: {e}", file=sys.stderr)
+            return 2
+        for d in manifest["datasets"]:
+            print(
+                f"  {args.destination}/{d['path']}: {d['episodes']} episodes, {d['frames']} frames"
+            )
+        print(f"manifest: {args.destination}/{lerobot_v3.MANIFEST}")
+        return 0
     if args.action == "track":
         try:
             added = track.add_target_tracks(args.path)
