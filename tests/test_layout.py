@@ -142,3 +142,12 @@ def imported_modules(folder: str) -> dict[str, set[str]]:
 def test_imports_run_the_way_the_design_says(folder, forbidden):
     for path, names in imported_modules(folder).items():
         assert not names & forbidden, f"{path} imports {sorted(names & forbidden)}"
+
+
+def test_library_code_never_imports_a_command():
+    """Commands sit on top of the library (vla/cli.py and vla/commands/ only): a library module
+    that imports a command drags a command's imports into every Ray worker that loads it."""
+    for path, names in imported_modules("vla").items():
+        if path == "vla/cli.py" or path.startswith("vla/commands/"):
+            continue
+        assert "vla.commands" not in names, f"{path} imports a command module"

@@ -11,20 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from vla.commands import info
-
-
-def write_video(images: dict, fps: float, path: Path) -> Path:
-    """Cameras side by side (sorted by name: front, wrist) as an mp4."""
-    import imageio.v3 as iio
-
-    video = np.concatenate(
-        [np.stack(images[c]) for c in sorted(images)], axis=2
-    )  # (T, H, cams*W, 3)
-    iio.imwrite(path, video, fps=int(fps), codec="libx264", macro_block_size=1)
-    return path
 
 
 def train_small_policy(cfg, out: Path) -> Path:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vla.commands.demo import write_video
 from vla.envs.language import parse_instruction
+from vla.video import write_video
 
 
 def run(cfg) -> int:

@@ -155,7 +155,7 @@ def encode_video(images: dict, fps: float) -> bytes:
     import tempfile
     from pathlib import Path
 
-    from vla.commands.demo import write_video
+    from vla.video import write_video
 
     with tempfile.TemporaryDirectory() as tmp:
         return write_video(images, fps, Path(tmp) / "episode.mp4").read_bytes()
