@@ -94,17 +94,21 @@ def test_a_span_of_layers_reads_each_layer_once_the_top_one_last():
         SentenceEncoder("smollm2-135m", layers=3, span=4)
 
 
+# two tasks, two phrasings each: the reference sentences of the task-readout tests
+TASK_REFERENCES = (
+    "lift the red cube",
+    "raise the blue cube",
+    "touch the red cube",
+    "reach for the blue cube",
+)
+TASK_OF_REFERENCE = ("lift", "lift", "reach", "reach")
+
+
 def test_the_tasks_readout_is_each_sentences_likeness_to_every_training_task(demos):
     """sentence_readout=tasks: the token reads K numbers, the sentence's cosine to each task's
     mean reference vector; a reference sentence is most like its own task, a paraphrase is
     read the same way, and a policy without the references' tasks is refused."""
-    ref = (
-        "lift the red cube",
-        "raise the blue cube",
-        "touch the red cube",
-        "reach for the blue cube",
-    )
-    tasks = ("lift", "lift", "reach", "reach")
+    ref, tasks = TASK_REFERENCES, TASK_OF_REFERENCE
     kw = dict(sentence_layer=3, sentence_span=2, sentence_readout="tasks", word_tokens=False)
     pol = make_policy(demos, "chunk", sentence_reference=ref, sentence_tasks=tasks, **kw)
     assert pol.sentence_token[1].in_features == 2  # lift, reach: sorted
@@ -130,13 +134,7 @@ def test_the_nearest_task_readout_is_about_one_hot_on_the_nearest_task(demos):
     """sentence_readout=nearest_task: the same likenesses through a sharp softmax, so each
     reference sentence reads (nearly) as its own task alone and a paraphrase as the task it
     lies nearest; the temperature sets how sharp, and must be positive."""
-    ref = (
-        "lift the red cube",
-        "raise the blue cube",
-        "touch the red cube",
-        "reach for the blue cube",
-    )
-    tasks = ("lift", "lift", "reach", "reach")
+    ref, tasks = TASK_REFERENCES, TASK_OF_REFERENCE
     kw = dict(sentence_layer=3, sentence_span=2, word_tokens=False)
     sharp = make_policy(
         demos,
