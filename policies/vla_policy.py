@@ -255,17 +255,18 @@ class VLAPolicy(nn.Module):
     def _task_means(self, unit: torch.Tensor) -> torch.Tensor:
         """(K, span x W): the unit mean vector of each task's reference sentences, tasks sorted."""
         tasks = self.config.sentence_tasks  # PolicyConfig checked: one per reference sentence
+        readout = f"policy.sentence_readout={self.config.sentence_readout}"
         if not tasks:
             raise ValueError(
-                f"policy.sentence_readout={self.config.sentence_readout} compares a sentence with each training task's "
-                "reference sentences: set policy.sentence_tasks to the task of each one (vla "
-                "train fills it in from the dataset)"
+                f"{readout} compares a sentence with each training task's reference "
+                "sentences: set policy.sentence_tasks to the task of each one (vla train fills "
+                "it in from the dataset)"
             )
         names = sorted(set(tasks))
         if len(names) < 2:
             raise ValueError(
-                f"policy.sentence_readout={self.config.sentence_readout} tells tasks apart, and the training set has only "
-                f"{names}: use policy.sentence_readout=vector"
+                f"{readout} tells tasks apart, and the training set has only {names}: use "
+                "policy.sentence_readout=vector"
             )
         index = torch.tensor([names.index(t) for t in tasks])
         return torch.stack(
