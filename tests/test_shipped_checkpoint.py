@@ -38,16 +38,17 @@ def test_shipped_checkpoint_loads_and_acts(repo_root):
 
 
 def test_the_4x4_checkpoint_loads_and_acts_on_every_robot(repo_root):
-    """checkpoints/4x4 (docs/results.md row 35): one policy for all four robots and tasks, with
-    the plane map, the frame-anchored head and the sentence read as task likeness; its golden
-    outputs come out again on load."""
+    """checkpoints/4x4 (docs/results.md row 36): one policy for all four robots and tasks, with
+    the plane map, the frame-anchored head, the sentence read as its nearest task and the
+    localizer's words pooled by attention; its golden outputs come out again on load."""
     ckpt = repo_root / "checkpoints" / "4x4"
     policy = VLAPolicy.from_pretrained(ckpt)
     assert set(policy.robots) == {"panda", "sawyer", "so101", "ur5e"}
     cfg = policy.config
     assert cfg.table_map == "plane" and cfg.anchor_xy and cfg.anchor_frame and cfg.goal_token
     assert set(cfg.table_planes) == set(policy.robots)
-    assert cfg.sentence_readout == "tasks" and set(cfg.sentence_tasks) == {
+    assert cfg.text_pooling == "attention" and cfg.text_noise_words == 6
+    assert cfg.sentence_readout == "nearest_task" and set(cfg.sentence_tasks) == {
         "reach",
         "lift",
         "place",
