@@ -106,6 +106,19 @@ def test_the_cpu_recipes_data_has_one_definition():
         assert "after_success=" not in text and '"after_success"' not in text, path
 
 
+def test_the_recipe_group_passes_the_cli_and_a_typo_in_it_does_not(vla_exe, tmp_path):
+    """`vla collect recipe=chunk_cpu` (a group whose keys land on collect's own) gets past the
+    override check (the error that follows is about the robot, not the recipe), a mistyped
+    choice answers with the valid ones, and a command without the group refuses it."""
+    ok = run(vla_exe, "collect", "recipe=chunk_cpu", "robots=[pandaa]", f"output={tmp_path}")
+    assert ok.returncode == 2 and "Did you mean 'panda'" in ok.stderr, ok.stderr
+    typo = run(vla_exe, "collect", "recipe=chunk_cpuu", f"output={tmp_path}")
+    assert typo.returncode == 2 and "Did you mean 'chunk_cpu'" in typo.stderr, typo.stderr
+    other = run(vla_exe, "info", "recipe=chunk_cpu", "load_backbone=false")
+    assert other.returncode == 2 and "takes no recipe" in other.stderr, other.stderr
+    assert "Traceback" not in ok.stderr + typo.stderr + other.stderr
+
+
 def test_collect_rejects_an_unknown_robot(vla_exe, tmp_path):
     out = run(vla_exe, "collect", "robots=[pandaa]", f"output={tmp_path}")
     assert out.returncode == 2 and "Did you mean 'panda'" in out.stderr

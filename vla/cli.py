@@ -67,6 +67,13 @@ def check_overrides(command: str, overrides: list[str]) -> None:
         key, value = item.split("=", 1)
         if key in groups and value not in groups[key] and "," not in value:
             raise ValueError(unknown(f"{key} choice", value, groups[key]))
+        if key in groups and key not in base:  # a group whose keys land elsewhere (_global_)
+            try:
+                with initialize_config_module("vla.configs", version_base=None):
+                    compose(config_name=command, overrides=[item])
+            except Exception as e:  # Hydra's own: the command's defaults have no such group
+                raise ValueError(f"vla {command} takes no {key}=...: {e}") from None
+            continue
         node, path = base, []
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:
