@@ -18,8 +18,9 @@ class ActionTokenizer(Protocol):
 
 class BinTokenizer:
     """`num_bins` uniform bins per dimension over [-1, 1] (the 1st..99th percentile range after
-    normalisation; the bins head's option, 256 by default), mapped onto the last `num_bins` ids of the backbone's vocabulary: the
-    RT-2 / OpenVLA scheme. Decoding returns bin centres, so error is at most half a bin."""
+    normalisation; the bins head's option, 256 by default), mapped onto the last `num_bins` ids
+    of the backbone's vocabulary: the RT-2 / OpenVLA scheme. Decoding returns bin centres, so
+    error is at most half a bin."""
 
     def __init__(self, vocab_size: int, num_bins: int):
         self.num_bins = num_bins

@@ -46,17 +46,7 @@ DEFAULT_FEATURES = {  # LeRobot's five, always last
 
 def stats_of(x: np.ndarray) -> dict:
     """LeRobot's ten statistics per dimension of (N, D) data (images: (N, 3) channel values)."""
-    x = np.asarray(x, np.float64)
-    out = {
-        "min": x.min(0),
-        "max": x.max(0),
-        "mean": x.mean(0),
-        "std": x.std(0),
-        "count": np.array([len(x)]),
-    }
-    for q, v in zip(QUANTILES, np.quantile(x, QUANTILES, axis=0), strict=True):
-        out[f"q{round(q * 100):02d}"] = v
-    return {k: v.tolist() for k, v in out.items()}
+    return meta.array_stats(x, QUANTILES)
 
 
 def image_stats(frames: list[np.ndarray]) -> dict:
@@ -143,7 +133,7 @@ def _export_robot(src, dst, robot, info, records, file_mb) -> dict:
         )
         start += n
     data.close()
-    _write(work / EPISODES_FILE, pa.Table.from_pylist(episodes))
+    meta.write_parquet(work / EPISODES_FILE, pa.Table.from_pylist(episodes))
     _write_tasks(work / "meta" / "tasks.parquet", tasks)
     names = list(schema["joint_names"]) + [schema["gripper_name"]]
     features = {
@@ -213,11 +203,6 @@ def _vector_feature(width: int, names: list[str]) -> dict:
 def _fixed(x: np.ndarray) -> pa.Array:
     """(T, D) float32 -> fixed_size_list<float>[D], the column type LeRobot writes."""
     return pa.FixedSizeListArray.from_arrays(pa.array(x.reshape(-1)), x.shape[1])
-
-
-def _write(path: Path, table: pa.Table) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path)
 
 
 def _write_tasks(path: Path, tasks: list[str]) -> None:

@@ -16,19 +16,20 @@ from vla.datasets import episode_io, layout
 STAT_QUANTILES = (0.01, 0.99)
 
 
-def array_stats(x: np.ndarray) -> dict:
-    """mean/std/min/max and 1st/99th percentiles per dimension of (N, D) data."""
+def array_stats(x: np.ndarray, quantiles: tuple[float, ...] = STAT_QUANTILES) -> dict:
+    """mean/std/min/max, the given quantiles (q01, q99 by default: "q" and the percent) and the
+    count, per dimension of (N, D) data."""
     x = np.asarray(x, np.float64)
-    q01, q99 = np.quantile(x, STAT_QUANTILES, axis=0)
-    return {
+    stats = {
         "mean": x.mean(0).tolist(),
         "std": x.std(0).tolist(),
         "min": x.min(0).tolist(),
         "max": x.max(0).tolist(),
-        "q01": q01.tolist(),
-        "q99": q99.tolist(),
-        "count": [int(len(x))],
     }
+    for q, v in zip(quantiles, np.quantile(x, quantiles, axis=0), strict=True):
+        stats[f"q{round(q * 100):02d}"] = v.tolist()
+    stats["count"] = [int(len(x))]
+    return stats
 
 
 def load_records(root: Path) -> list[dict]:
@@ -47,7 +48,7 @@ def load_records(root: Path) -> list[dict]:
     return records
 
 
-def _write_parquet(path: Path, table: pa.Table) -> None:
+def write_parquet(path: Path, table: pa.Table) -> None:
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     atomic.write_bytes(path, buffer.getvalue())
@@ -65,7 +66,7 @@ def finalize(root: Path) -> dict:
             raise ValueError(f"episodes of {r['robot']} disagree on its embodiment schema")
     instructions = sorted({r["instruction"] for r in records})
     task_index = {t: i for i, t in enumerate(instructions)}
-    _write_parquet(
+    write_parquet(
         root / layout.TASKS,
         pa.table({"task_index": list(range(len(instructions))), "task": instructions}),
     )
@@ -100,7 +101,7 @@ def finalize(root: Path) -> dict:
         rows["dataset_from_index"].append(start)
         rows["dataset_to_index"].append(start + r["length"])
         start += r["length"]
-    _write_parquet(root / layout.EPISODES, pa.table(dict(rows)))
+    write_parquet(root / layout.EPISODES, pa.table(dict(rows)))
 
     stats = {
         robot: {
