@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +89,8 @@ def _export_robot(src, dst, robot, info, records, file_mb) -> dict:
     task_index = {t: i for i, t in enumerate(tasks)}
 
     data = _DataFiles(work, file_mb)
-    episodes, states, actions, sampled = [], [], [], {c: [] for c in cameras}
+    episodes, sampled = [], {c: [] for c in cameras}
+    numbers = defaultdict(list)  # feature -> per-episode arrays, for the statistics
     step = max(1, sum(r["length"] for r in records) // IMAGE_STAT_FRAMES)
     start = 0
     for new_index, r in enumerate(records):
@@ -96,8 +98,6 @@ def _export_robot(src, dst, robot, info, records, file_mb) -> dict:
         n = frames.num_rows
         state = np.stack(frames[layout.STATE].to_numpy(zero_copy_only=False)).astype(np.float32)
         action = np.stack(frames[layout.ACTION].to_numpy(zero_copy_only=False)).astype(np.float32)
-        states.append(state)
-        actions.append(action)
         columns = {}
         for cam in cameras:
             pngs = frames[f"{layout.IMAGE_PREFIX}{cam}"].to_pylist()
@@ -112,10 +112,15 @@ def _export_robot(src, dst, robot, info, records, file_mb) -> dict:
         columns[layout.ACTION] = _fixed(action)
         columns["next.done"] = pa.array(np.arange(n) == n - 1)
         columns["timestamp"] = pa.array(np.arange(n, dtype=np.float32) / np.float32(r["fps"]))
-        columns["frame_index"] = pa.array(np.arange(n, dtype=np.int64))
-        columns["episode_index"] = pa.array(np.full(n, new_index, dtype=np.int64))
-        columns["index"] = pa.array(np.arange(start, start + n, dtype=np.int64))
-        columns["task_index"] = pa.array(np.full(n, task_index[r["instruction"]], dtype=np.int64))
+        counts = {
+            "frame_index": np.arange(n, dtype=np.int64),
+            "episode_index": np.full(n, new_index, dtype=np.int64),
+            "index": np.arange(start, start + n, dtype=np.int64),
+            "task_index": np.full(n, task_index[r["instruction"]], dtype=np.int64),
+        }
+        columns |= {k: pa.array(v) for k, v in counts.items()}
+        for key, value in {layout.STATE: state, layout.ACTION: action, **counts}.items():
+            numbers[key].append(value if value.ndim == 2 else value[:, None])
         chunk, file = data.append(pa.table(columns))
         episodes.append(
             {
@@ -145,28 +150,14 @@ def _export_robot(src, dst, robot, info, records, file_mb) -> dict:
             }
             for cam in cameras
         },
-        layout.STATE: _vector_feature(states[0].shape[1], names),
-        layout.ACTION: _vector_feature(actions[0].shape[1], names),
+        layout.STATE: _vector_feature(numbers[layout.STATE][0].shape[1], names),
+        layout.ACTION: _vector_feature(numbers[layout.ACTION][0].shape[1], names),
         "next.done": {"dtype": "bool", "shape": [1], "names": None},
         **{k: {"dtype": t, "shape": [1], "names": None} for k, t in DEFAULT_FEATURES.items()},
     }
-    lengths = np.concatenate([np.arange(r["length"]) for r in records])
-    stats = {
-        **{f"{layout.IMAGE_PREFIX}{c}": image_stats(sampled[c]) for c in cameras},
-        layout.STATE: stats_of(np.concatenate(states)),
-        layout.ACTION: stats_of(np.concatenate(actions)),
-        "timestamp": stats_of(lengths[:, None] / records[0]["fps"]),
-        "frame_index": stats_of(lengths[:, None]),
-        "episode_index": stats_of(
-            np.concatenate([np.full(r["length"], i) for i, r in enumerate(records)])[:, None]
-        ),
-        "index": stats_of(np.arange(start)[:, None]),
-        "task_index": stats_of(
-            np.concatenate([np.full(r["length"], task_index[r["instruction"]]) for r in records])[
-                :, None
-            ]
-        ),
-    }
+    stats = {f"{layout.IMAGE_PREFIX}{c}": image_stats(sampled[c]) for c in cameras}
+    stats |= {k: stats_of(np.concatenate(v)) for k, v in numbers.items()}
+    stats["timestamp"] = stats_of(np.concatenate(numbers["frame_index"]) / records[0]["fps"])
     atomic.write_json(work / "meta" / "stats.json", stats)
     atomic.write_json(
         work / "meta" / "info.json",
