@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from tests.test_cli import run
 from vla.datasets import episode_io, layout, lerobot_v3, meta
 
 
@@ -187,26 +188,11 @@ def test_lerobot_itself_loads_the_export(exported, tmp_path):
 
 def test_the_export_command_writes_the_mixture_and_refuses_bad_paths(exported, vla_exe, tmp_path):
     root, _, _ = exported
-    out = subprocess.run(
-        [vla_exe, "dataset", "export", str(root), str(tmp_path / "mix")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    out = run(vla_exe, "dataset", "export", str(root), str(tmp_path / "mix"))
     assert out.returncode == 0, out.stderr
     assert "manifest:" in out.stdout and (tmp_path / "mix" / "manifest.json").is_file()
-    again = subprocess.run(
-        [vla_exe, "dataset", "export", str(root), str(tmp_path / "mix")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    again = run(vla_exe, "dataset", "export", str(root), str(tmp_path / "mix"))
     assert again.returncode == 2 and "already holds" in again.stderr
-    missing = subprocess.run(
-        [vla_exe, "dataset", "export", str(tmp_path / "none"), str(tmp_path / "x")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    missing = run(vla_exe, "dataset", "export", str(tmp_path / "none"), str(tmp_path / "x"))
     assert missing.returncode == 2 and "not a vla dataset" in missing.stderr
     assert "Traceback" not in again.stderr + missing.stderr
