@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from vla import backbone as backbone_lib
-    from vla.datasets.meta import array_stats
+    from vla.datasets.statistics import array_stats
     from vla.envs.tabletop_env import TabletopEnv
     from vla.policies.configuration import PolicyConfig
     from vla.policies.heads import HEADS

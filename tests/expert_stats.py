@@ -1,8 +1,8 @@
 """Embodiment schemas and normalisation stats from one scripted-expert episode per robot: what
 an untrained test policy needs to be built and saved (the plumbing, not the skill)."""
 
-from vla.datasets.meta import array_stats
 from vla.datasets.relative_stats import KEY, chunk_deltas
+from vla.datasets.statistics import array_stats
 from vla.envs.tabletop_env import TabletopEnv
 from vla.rollout import run_episode
 

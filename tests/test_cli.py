@@ -7,6 +7,7 @@ import pytest
 
 from vla.cli import config_groups
 from vla.config_store import policy_defaults, register
+from vla.datasets import meta
 
 
 def run(vla_exe, *args, timeout=300):
@@ -75,10 +76,10 @@ def test_demo_runs_end_to_end_without_a_shipped_checkpoint(vla_exe, tmp_path):
     )
     expert = json.loads((tmp_path / "eval_expert" / "results.json").read_text())
     assert expert["conditions"]["train"]["mean_success"] == 1.0
-    info = json.loads((tmp_path / "dataset" / "meta" / "info.json").read_text())
+    sources = meta.open_sources(tmp_path / "dataset")
     # collected as recipe=chunk_cpu says (TCP pose targets), at the demo's own image size
-    assert {r["action_mode"] for r in info["robots"].values()} == {"ee_pose"}
-    assert info["features"]["observation.images.front"]["shape"][0] == 32
+    assert {s.embodiment.action_mode for s in sources} == {"ee_pose"}
+    assert {s.image_shape("front")[0] for s in sources} == {32}
 
 
 def test_the_cpu_recipes_data_has_one_definition():

@@ -1,4 +1,5 @@
-"""Collection with Ray into the on-disk format, replay, checks, resume after a kill, the loader."""
+"""Collection with Ray into LeRobot v3 datasets, replay, checks, resume after a kill or a stop
+mid-write, conversion of the old layout, the loader."""
 
 import json
 import os
@@ -9,16 +10,31 @@ import sys
 import time
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 import torch
 
 from tests.conftest import DATASET_EPISODES as EPISODES
 from tests.conftest import DATASET_ROBOTS as ROBOTS
 from tests.conftest import DATASET_TASKS as TASKS
-from vla.datasets import check, episode_io, layout, meta
+from vla.datasets import check, episode_io, layout, meta, v3_writer
+from vla.datasets import lerobot_v3 as v3
 from vla.datasets.loader import EpisodeDataset, balanced_sampler, make_loader
 from vla.envs.tabletop_env import TabletopEnv
+
+
+def episodes(root):
+    """(record, frames) of every episode of a dataset, frames as collection records them."""
+    for source in meta.open_sources(root):
+        for positions in source.by_file(range(len(source.records))).values():
+            for pos, data in source.load(positions, list(source.cameras)).items():
+                yield dict(source.records[pos]), data
+
+
+def stage(root, items):
+    """Write (record, frames) pairs as staged episodes under `root`, as collection does."""
+    for record, frames in items:
+        path = layout.staged_path(root, record["robot"], record["task"], record["seed"])
+        episode_io.write_episode(path, record, frames)
 
 
 def test_collect_writes_every_episode_once(dataset):
@@ -27,55 +43,67 @@ def test_collect_writes_every_episode_once(dataset):
     records = meta.load_records(root)
     keys = [(r["robot"], r["task"], r["seed"]) for r in records]
     assert len(keys) == len(set(keys)) == 40
-    info = layout.read_info(root)
-    assert info["total_episodes"] == 40 and info["codebase_version"] == "v3.0"
-    assert set(info["robots"]) == set(ROBOTS)
-    assert info["total_frames"] == sum(r["length"] for r in records)
+    manifest = json.loads((root / layout.MANIFEST).read_text())
+    assert [d["path"] for d in manifest["datasets"]] == sorted(ROBOTS)
+    for d in manifest["datasets"]:
+        info = v3.read_info(root / d["path"])
+        mine = [r for r in records if r["robot"] == d["robot"]]
+        assert info["codebase_version"] == "v3.0" and info["robot_type"] == d["robot"]
+        assert info["total_episodes"] == d["episodes"] == len(mine) == 20
+        assert info["total_frames"] == sum(r["length"] for r in mine)
+    assert not layout.staged_files(root)
     assert check.check(root, decode_all=True) == []
 
 
-def test_stats_are_keyed_by_robot_with_percentiles(dataset):
+def test_stats_are_per_robot_dataset_with_lerobots_ten(dataset):
     root, _ = dataset
-    stats = json.loads((root / layout.STATS).read_text())
-    assert set(stats) == set(ROBOTS)
-    for robot, s in stats.items():
+    for robot in ROBOTS:
+        stats = json.loads((root / robot / v3.STATS).read_text())
         dim = {"sawyer": 8, "ur5e": 7}[robot]
         for key in (layout.STATE, layout.ACTION):
+            assert set(stats[key]) == {"mean", "std", "min", "max", "count"} | {
+                f"q{q}" for q in ("01", "10", "50", "90", "99")
+            }
             for name in ("mean", "std", "min", "max", "q01", "q99"):
-                assert len(s[key][name]) == dim, (robot, key, name)
-            assert np.all(np.array(s[key]["q01"]) <= np.array(s[key]["q99"]))
+                assert len(stats[key][name]) == dim, (robot, key, name)
+            assert np.all(np.array(stats[key]["q01"]) <= np.array(stats[key]["q99"]))
+    # what training normalises with: the same numbers, computed from the frames
+    trained = meta.robot_stats(meta.open_sources(root))
+    for robot in ROBOTS:
+        stats = json.loads((root / robot / v3.STATS).read_text())
+        np.testing.assert_allclose(
+            trained[robot][layout.ACTION]["q99"], stats[layout.ACTION]["q99"], rtol=1e-6
+        )
 
 
 def test_every_stored_episode_replays_to_success(dataset):
     root, _ = dataset
     envs = {}
-    for path in layout.episode_files(root):
-        record = episode_io.read_record(path)
-        key = (record["robot"], record["task"])
-        env = envs.get(key) or envs.setdefault(
-            key, TabletopEnv(robot=key[0], task=key[1], image_obs=False)
-        )
-        obs, _ = env.reset(
-            seed=record["seed"], options={"instruction_set": record["instruction_set"]}
-        )
-        assert obs["instruction"] == record["instruction"]
-        table = pq.read_table(path, columns=[layout.STATE, layout.ACTION])
-        states = np.stack(table[layout.STATE].to_numpy(zero_copy_only=False))
-        np.testing.assert_allclose(obs["state"], states[0], atol=1e-6)
-        for action in np.stack(table[layout.ACTION].to_numpy(zero_copy_only=False)):
-            obs, _, term, trunc, info = env.step(action)
-        assert info["is_success"] and term, path
+    for source in meta.open_sources(root):
+        for pos, states, actions in source.state_action():
+            record = source.records[pos]
+            key = (record["robot"], record["task"])
+            env = envs.get(key) or envs.setdefault(
+                key, TabletopEnv(robot=key[0], task=key[1], image_obs=False)
+            )
+            obs, _ = env.reset(
+                seed=record["seed"], options={"instruction_set": record["instruction_set"]}
+            )
+            assert obs["instruction"] == record["instruction"]
+            np.testing.assert_allclose(obs["state"], states[0], atol=1e-6)
+            for action in actions:
+                obs, _, term, trunc, info = env.step(action)
+            assert info["is_success"] and term, (key, record["seed"])
 
 
 def test_check_names_the_bad_file(dataset, tmp_path):
     root, _ = dataset
     copy = tmp_path / "copy"
     shutil.copytree(root, copy)
-    victim = layout.episode_files(copy)[5]
+    victim = v3.data_files(copy / "ur5e")[0]
     victim.write_bytes(victim.read_bytes()[:200])  # truncated, as by a dying disk or copy
     problems = check.check(copy)
-    assert problems and all(str(victim) in p or "frames" in p for p in problems), problems
-    assert any(str(victim) in p for p in problems)
+    assert problems and any(str(victim) in p for p in problems), problems
     out = subprocess.run(
         [sys.executable, "-m", "vla.cli", "dataset", "check", str(copy)],
         capture_output=True,
@@ -84,10 +112,30 @@ def test_check_names_the_bad_file(dataset, tmp_path):
     assert out.returncode == 1 and str(victim) in out.stderr
 
 
+def test_check_finds_counts_that_disagree_and_rebuild_meta_mends_them(dataset, tmp_path):
+    root, _ = dataset
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    info_path = copy / "sawyer" / v3.INFO
+    info = json.loads(info_path.read_text())
+    info_path.write_text(json.dumps({**info, "total_frames": info["total_frames"] + 1}))
+    (copy / "sawyer" / v3.STATS).unlink()
+    problems = check.check(copy)
+    assert any(str(info_path) in p and "frames" in p for p in problems), problems
+    assert any("stats.json: missing" in p for p in problems), problems
+    out = subprocess.run(
+        [sys.executable, "-m", "vla.cli", "dataset", "check", str(copy), "--rebuild-meta"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(info_path.read_text()) == info and check.check(copy) == []
+
+
 def test_missing_dataset_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="vla collect"):
         EpisodeDataset(tmp_path / "nowhere")
-    assert "no such directory" in check.check(tmp_path / "nowhere")[0]
+    assert "no such file" in check.check(tmp_path / "nowhere")[0]
 
 
 def test_resume_after_a_kill_has_every_episode_exactly_once(tmp_path):
@@ -109,11 +157,11 @@ def test_resume_after_a_kill_has_every_episode_exactly_once(tmp_path):
         cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.time() + 240
-    while time.time() < deadline and len(layout.episode_files(out)) < 3 and proc.poll() is None:
+    while time.time() < deadline and len(layout.staged_files(out)) < 3 and proc.poll() is None:
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Ray processes, mid-run
     proc.wait()
-    before = {episode_io.read_record(p)["seed"] for p in layout.episode_files(out)}
+    before = {episode_io.read_record(p)["seed"] for p in layout.staged_files(out)}
     assert 3 <= len(before) < 8, "the kill should land mid-collection"
     rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
@@ -121,7 +169,64 @@ def test_resume_after_a_kill_has_every_episode_exactly_once(tmp_path):
     seeds = sorted(r["seed"] for r in records)
     assert len(seeds) == len(set(seeds)) == 8 and before <= set(seeds)
     assert sorted(r["episode_index"] for r in records) == list(range(8))
-    assert check.check(out) == []
+    assert not layout.staged_files(out) and check.check(out) == []
+
+
+def test_a_stop_in_the_middle_of_packing_loses_nothing(dataset, tmp_path, monkeypatch):
+    """Packing staged episodes stops (1) after writing data files, before the commit, and
+    (2) after the commit, before the derived meta files: either way the next run ends with
+    every episode once and a sound dataset."""
+    root, _ = dataset
+    items = [(r, f) for r, f in episodes(root) if r["robot"] == "ur5e"][:6]
+    for stop in ("before_commit", "after_commit"):
+        out = tmp_path / stop
+        stage(out, items[:3])
+        meta.finalize(out)
+        stage(out, items[3:])
+        if stop == "before_commit":
+            monkeypatch.setattr(v3_writer.atomic, "write_parquet", _raise)
+        else:
+            monkeypatch.setattr(v3_writer, "write_meta", _raise)
+        with pytest.raises(KeyboardInterrupt):
+            meta.finalize(out)
+        monkeypatch.undo()
+        if stop == "before_commit":
+            assert len(v3.data_files(out / "ur5e")) == 2  # written, but no row names it yet
+            assert any("no meta/episodes row names it" in p for p in check.check(out / "ur5e"))
+        assert len(layout.staged_files(out)) == 3
+        meta.finalize(out)
+        records = meta.load_records(out)
+        assert sorted(r["seed"] for r in records) == sorted(r["seed"] for r, _ in items)
+        assert not layout.staged_files(out) and check.check(out, decode_all=True) == []
+
+
+def _raise(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+def test_the_old_layout_is_refused_with_the_command_that_converts_it(dataset, tmp_path):
+    """A dataset written by earlier versions (one parquet per episode under data/) is refused
+    with `vla dataset convert`, which packs it into the same episodes and the same hash."""
+    from vla.datasets.fingerprint import fingerprint
+
+    root, _ = dataset
+    old = tmp_path / "old"
+    for i, (record, frames) in enumerate(episodes(root)):
+        path = old / "data" / "chunk-000" / f"episode_{i:06d}.parquet"
+        episode_io.write_episode(path, record, frames)
+    (old / "meta").mkdir()
+    (old / "meta" / "info.json").write_text(json.dumps({"codebase_version": "v3.0", "robots": {}}))
+    with pytest.raises(ValueError, match=f"vla dataset convert {old}"):
+        EpisodeDataset(old)
+    assert "vla dataset convert" in check.check(old)[0]
+    out = subprocess.run(
+        [sys.executable, "-m", "vla.cli", "dataset", "convert", str(old), str(tmp_path / "new")],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert check.check(tmp_path / "new") == []
+    assert fingerprint(tmp_path / "new") == fingerprint(root)
 
 
 def test_loader_mixes_robots_with_padding_and_chunk_masks(dataset):
@@ -152,7 +257,7 @@ def test_loader_gives_the_named_cubes_position_in_each_frame(dataset):
     dominant = {"red": 0, "green": 1, "blue": 2}
     for i in range(0, len(ds), max(1, len(ds) // 15)):
         sample = ds[i]
-        record = episode_io.read_record(root / ds.episodes[int(ds.frame_episode[i])]["data_path"])
+        record = ds.episodes[int(ds.frame_episode[i])]
         target = record["initial_state"]["target"]
         assert target in sample["instruction"]
         t = int(sample["frame_index"])
@@ -246,8 +351,8 @@ def test_splits_are_disjoint_and_stable(dataset):
     root, _ = dataset
     train = EpisodeDataset(root, split="train", val_fraction=0.25)
     val = EpisodeDataset(root, split="val", val_fraction=0.25)
-    a = {e["episode_index"] for e in train.episodes}
-    b = {e["episode_index"] for e in val.episodes}
+    a = {(e["robot"], e["task"], e["seed"]) for e in train.episodes}
+    b = {(e["robot"], e["task"], e["seed"]) for e in val.episodes}
     assert a.isdisjoint(b) and len(a | b) == 40 and len(b) > 0
 
 
@@ -260,40 +365,27 @@ def test_augmentation_keeps_shape_and_changes_pixels(dataset):
     assert x.shape == y.shape and x.dtype == y.dtype and not torch.equal(x, y)
 
 
-def _rewrite(root, index, new_index, change_action=False):
-    """Rewrite episode `index` as episode `new_index` (optionally nudging one action)."""
-    path = layout.episode_path(root, index)
-    table = episode_io.read_frames(path)
-    record = episode_io.record_of(table, path)
-    cams = [c for c in table.column_names if c.startswith(layout.IMAGE_PREFIX)]
-    frames = {
-        "images": {c[len(layout.IMAGE_PREFIX) :]: table[c].to_pylist() for c in cams},
-        "state": np.stack(table[layout.STATE].to_numpy(zero_copy_only=False)),
-        "action": np.stack(table[layout.ACTION].to_numpy(zero_copy_only=False)),
-    }
-    if change_action:
-        frames["action"][0, 0] += 1e-3
-    path.unlink()
-    for key in ("episode_index", "length"):
-        record.pop(key)
-    episode_io.write_episode(root, new_index, record, frames)
-
-
 def test_fingerprint_ignores_episode_order_but_not_content(dataset, tmp_path):
     """Ray finishes episodes in any order: the same episodes numbered differently hash the
     same; one changed action does not."""
     from vla.datasets.fingerprint import fingerprint
 
     root, _ = dataset
+    items = list(episodes(root))
     copy = tmp_path / "copy"
-    shutil.copytree(root, copy)
-    _rewrite(copy, 0, 10_000)
-    _rewrite(copy, 1, 0)
-    _rewrite(copy, 10_000, 1)
+    stage(copy, items[1::2])  # packed first, so every robot's episodes are numbered otherwise
     meta.finalize(copy)
+    stage(copy, items[::2])
+    meta.finalize(copy)
+    assert meta.load_records(copy)[0]["seed"] != meta.load_records(root)[0]["seed"]
     assert fingerprint(copy) == fingerprint(root)
-    _rewrite(copy, 2, 2, change_action=True)
-    assert fingerprint(copy)["sha256"] != fingerprint(root)["sha256"]
+    changed = tmp_path / "changed"
+    record, frames = items[0]
+    frames = {**frames, "action": frames["action"].copy()}
+    frames["action"][0, 0] += 1e-3
+    stage(changed, [(record, frames), *items[1:]])
+    meta.finalize(changed)
+    assert fingerprint(changed)["sha256"] != fingerprint(root)["sha256"]
 
 
 def test_dataset_track_adds_the_labels_collection_now_records(dataset, tmp_path):
@@ -303,30 +395,26 @@ def test_dataset_track_adds_the_labels_collection_now_records(dataset, tmp_path)
 
     root, _ = dataset
     old = tmp_path / "old"
-    shutil.copytree(root, old)
-    files = layout.episode_files(old)[:6]
+    items = list(episodes(root))[:6]  # keep the test short: six episodes to replay
     recorded = {}
-    for path in files:
-        record = episode_io.read_record(path)
-        recorded[path.name] = record.pop("target_track")
-        episode_io.write_table(path, episode_io.read_frames(path), record)
-    for path in layout.episode_files(old)[6:]:
-        path.unlink()  # keep the test short: six episodes to replay
-    assert add_target_tracks(old, log=lambda _: None) == len(files)
-    for path in files:
-        replayed = episode_io.read_record(path)["target_track"]
-        np.testing.assert_allclose(replayed["xy"], recorded[path.name]["xy"], atol=1e-9)
-        for cam, uv in recorded[path.name]["pixels"].items():
+    for record, _ in items:
+        recorded[record["robot"], record["task"], record["seed"]] = record.pop("target_track")
+    stage(old, items)
+    meta.finalize(old)
+    assert add_target_tracks(old, log=lambda _: None) == len(items)
+    for record in meta.load_records(old):
+        replayed = record["target_track"]
+        expected = recorded[record["robot"], record["task"], record["seed"]]
+        np.testing.assert_allclose(replayed["xy"], expected["xy"], atol=1e-9)
+        for cam, uv in expected["pixels"].items():
             np.testing.assert_allclose(replayed["pixels"][cam], uv, atol=1e-9)
     assert add_target_tracks(old, log=lambda _: None) == 0  # done ones are left alone
+    assert check.check(old) == []
 
-    record = episode_io.read_record(files[0])
-    table = episode_io.read_frames(files[0])
-    states = np.stack(table[layout.STATE].to_numpy(zero_copy_only=False))
-    actions = np.stack(table[layout.ACTION].to_numpy(zero_copy_only=False))
+    record, frames = items[0]
     env = TabletopEnv(robot=record["robot"], task=record["task"], image_obs=False)
     with pytest.raises(ValueError, match="does not replay"):
-        replay_track(env, record, states + 0.01, actions)
+        replay_track(env, record, frames["state"] + 0.01, frames["action"])
     env.close()
 
 
@@ -334,4 +422,4 @@ def test_dataset_track_on_a_folder_that_is_not_a_dataset_says_so(tmp_path, capsy
     from vla.cli import main
 
     assert main(["dataset", "track", str(tmp_path)]) == 2
-    assert "no episode files" in capsys.readouterr().err
+    assert "is not a dataset" in capsys.readouterr().err

@@ -9,7 +9,7 @@ from safetensors.torch import load_file, save_file
 
 from tests import golden_policy
 from tests.conftest import POLICY_DEMO_SIZE as SIZE
-from vla.datasets.meta import array_stats
+from vla.datasets.statistics import array_stats
 from vla.envs.robots.registry import ROBOTS
 from vla.policies.bins_head import BinsOptions
 from vla.policies.configuration import PolicyConfig

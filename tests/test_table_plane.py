@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from vla.datasets import meta, table_points
+from vla.datasets import table_points
 from vla.datasets.loader import EpisodeDataset
 from vla.policies.configuration import PolicyConfig
 from vla.policies.table_plane import apply_plane, fit_checked, fit_plane
@@ -77,10 +77,10 @@ def test_planes_fitted_on_training_episodes_place_held_out_cubes_to_a_millimetre
         image_encoder="conv", target_probe_weight=1.0, target_token="predicted", table_map="plane"
     )
     train = EpisodeDataset(root, horizon=cfg.horizon, split="train", cameras=list(cfg.cameras))
-    planes = fit_table_planes(str(root), train, cfg)
+    planes = fit_table_planes(train, cfg)
     assert sorted(planes) == sorted({e["robot"] for e in train.episodes})
-    held = {e["episode_index"] for e in train.episodes}
-    records = [r for r in meta.load_records(root) if r["episode_index"] not in held]
+    val = EpisodeDataset(root, horizon=cfg.horizon, split="val", cameras=list(cfg.cameras))
+    records = val.episodes
     assert records
     points = table_points.plane_points(records, cfg.cameras[0])
     for robot, things in points.items():

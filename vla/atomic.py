@@ -36,6 +36,17 @@ def write_json(path: str | os.PathLike, obj) -> None:
     write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
+def write_parquet(path: str | os.PathLike, table) -> None:
+    """A pyarrow table as one parquet file, atomically."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    write_bytes(path, buffer.getvalue())
+
+
 @contextlib.contextmanager
 def directory(target: str | os.PathLike) -> Iterator[Path]:
     """Build a directory aside and rename it to `target` only when the block finishes.

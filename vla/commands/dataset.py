@@ -1,13 +1,16 @@
 """`vla dataset check DIR [--decode-all] [--rebuild-meta]`: validate a dataset, name the bad file.
 `vla dataset track DIR`: add the per-frame target labels to episodes collected without them.
-`vla dataset export DIR DST`: the dataset as LeRobotDataset v3, one per robot, and a manifest."""
+`vla dataset convert OLD NEW`: a dataset in vla's old one-file-per-episode layout as LeRobot v3
+datasets, one per robot, and a manifest."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from vla.datasets import check, lerobot_v3, meta, track
+from vla.datasets import check, convert, meta, track, v3_writer
+from vla.datasets import lerobot_v3 as v3
 
 
 def main(argv: list[str]) -> int:
@@ -19,7 +22,9 @@ def main(argv: list[str]) -> int:
         "--decode-all", action="store_true", help="decode every image, not only the first and last"
     )
     p.add_argument(
-        "--rebuild-meta", action="store_true", help="rewrite meta/ from the episode files first"
+        "--rebuild-meta",
+        action="store_true",
+        help="first pack staged episodes and rewrite each robot's derived meta files",
     )
     p = sub.add_parser(
         "track",
@@ -28,27 +33,24 @@ def main(argv: list[str]) -> int:
     )
     p.add_argument("path")
     p = sub.add_parser(
-        "export",
-        help="write the dataset as LeRobotDataset v3 datasets, one per robot, and a manifest "
-        "listing them (docs/dataset.md)",
+        "convert",
+        help="write a dataset of the old one-file-per-episode layout as LeRobot v3 datasets, "
+        "one per robot, and a manifest (docs/dataset.md)",
     )
     p.add_argument("path")
     p.add_argument("destination")
-    p.add_argument(
-        "--file-mb", type=float, default=lerobot_v3.FILE_MB, help="data file size before a new one"
-    )
     args = parser.parse_args(argv)
-    if args.action == "export":
+    if args.action == "convert":
         try:
-            manifest = lerobot_v3.export(args.path, args.destination, args.file_mb)
-        except (FileNotFoundError, FileExistsError, ValueError) as e:
-            print(f"vla dataset export: error: {e}", file=sys.stderr)
+            manifest = convert.convert(args.path, args.destination)
+        except (FileNotFoundError, ValueError) as e:
+            print(f"vla dataset convert: error: {e}", file=sys.stderr)
             return 2
         for d in manifest["datasets"]:
             print(
                 f"  {args.destination}/{d['path']}: {d['episodes']} episodes, {d['frames']} frames"
             )
-        print(f"manifest: {args.destination}/{lerobot_v3.MANIFEST}")
+        print(f"manifest: {args.destination}/manifest.json")
         return 0
     if args.action == "track":
         try:
@@ -59,16 +61,27 @@ def main(argv: list[str]) -> int:
         print(f"{args.path}: added the target track to {added} episode(s)")
         return 0
     if args.rebuild_meta:
-        info = meta.finalize(args.path)
-        print(f"rebuilt meta/: {info['total_episodes']} episodes, {info['total_frames']} frames")
+        root = Path(args.path)
+        try:
+            if v3.is_dataset(root):
+                targets = [root]
+            else:
+                targets = [root / d["path"] for d in meta.finalize(root)["datasets"]]
+            for target in targets:
+                v3_writer.write_meta(target)
+        except (FileNotFoundError, ValueError) as e:
+            print(f"vla dataset check: error: {e}", file=sys.stderr)
+            return 2
+        print(f"rebuilt the meta files of {len(targets)} dataset(s)")
     problems = check.check(args.path, decode_all=args.decode_all)
     for problem in problems:
         print(f"BAD {problem}", file=sys.stderr)
     if problems:
         print(f"{args.path}: {len(problems)} problem(s)", file=sys.stderr)
         return 1
-    info = meta.layout.read_info(args.path)
-    print(
-        f"{args.path}: OK ({info['total_episodes']} episodes, {info['total_frames']} frames, robots {sorted(info['robots'])})"
-    )
+    sources = meta.open_sources(args.path)
+    episodes = sum(len(s.rows) for s in sources)
+    frames = sum(s.info["total_frames"] for s in sources)
+    robots = sorted({s.robot for s in sources})
+    print(f"{args.path}: OK ({episodes} episodes, {frames} frames, robots {robots})")
     return 0

@@ -1,4 +1,5 @@
-"""Validate a dataset directory; every problem names the file it is in."""
+"""Validate a dataset (a mixture of LeRobot v3 datasets, or one); every problem names the file
+it is in."""
 
 from __future__ import annotations
 
@@ -8,83 +9,123 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from vla.datasets import episode_io, layout
-from vla.embodiment import Embodiment
+from vla.datasets import episode_io, layout, meta, v3_writer
+from vla.datasets import lerobot_v3 as v3
+from vla.datasets.source import Source
 
 
 def check(root: str | Path, decode_all: bool = False) -> list[str]:
     """Problems found (empty when the dataset is sound)."""
     root = Path(root)
-    problems: list[str] = []
-    if not root.is_dir():
-        return [f"{root}: no such directory"]
+    if not root.exists():
+        return [f"{root}: no such file or directory"]
+    if root.is_dir():
+        staged = layout.staged_files(root)
+        if staged:
+            return [
+                f"{root / layout.STAGING}: {len(staged)} finished episodes not packed into their "
+                f"robot's dataset yet (run `vla dataset check {root} --rebuild-meta`, or the same "
+                "vla collect again)"
+            ]
     try:
-        info = layout.read_info(root)
-    except (FileNotFoundError, json.JSONDecodeError) as e:
-        return [f"{root / layout.INFO}: {e}"]
-    for name in (layout.STATS, layout.TASKS, layout.EPISODES):
-        if not (root / name).is_file():
-            problems.append(
-                f"{root / name}: missing (run `vla dataset check {root} --rebuild-meta`)"
-            )
-    schemas = {name: Embodiment.from_dict(s) for name, s in info.get("robots", {}).items()}
-    files = layout.episode_files(root)
-    if len(files) != info.get("total_episodes"):
-        problems.append(
-            f"{root / layout.INFO}: says {info.get('total_episodes')} episodes, data/ holds {len(files)}"
-        )
-    stray = list((root / "data").glob("chunk-*/.*.tmp"))
-    problems += [f"{p}: a partial write left behind (safe to delete)" for p in stray]
-    total = 0
-    for path in files:
+        sources = meta.open_sources(root)
+    except (FileNotFoundError, ValueError, json.JSONDecodeError) as e:
+        return [str(e)]
+    problems: list[str] = []
+    for source in sources:
         try:
-            problems += _check_episode(path, schemas, info, decode_all)
-            total += pq.read_metadata(path).num_rows
+            problems += check_source(source, decode_all)
         except Exception as e:  # an unreadable file is itself the finding
-            problems.append(f"{path}: unreadable ({type(e).__name__}: {e})")
-    if not problems and total != info.get("total_frames"):
-        problems.append(
-            f"{root / layout.INFO}: says {info.get('total_frames')} frames, episode files hold {total}"
-        )
+            problems.append(f"{source.root}: unreadable ({type(e).__name__}: {e})")
+    if not problems:
+        try:
+            meta.robot_schemas(sources)
+        except ValueError as e:
+            problems.append(str(e))
     return problems
 
 
-def _check_episode(path: Path, schemas: dict, info: dict, decode_all: bool) -> list[str]:
-    record = episode_io.read_record(path)
-    out = []
-    if record["episode_index"] != layout.episode_index_of(path):
-        out.append(f"{path}: record says episode {record['episode_index']}")
-    schema = schemas.get(record["robot"])
-    if schema is None:
-        return out + [f"{path}: robot {record['robot']!r} is not in info.json's robots"]
-    table = pq.read_table(path)
-    missing = [c for c in layout.FRAME_COLUMNS if c not in table.column_names]
-    cams = [c for c in table.column_names if c.startswith(layout.IMAGE_PREFIX)]
-    if missing:
-        return out + [f"{path}: missing columns {missing}"]
-    if table.num_rows != record["length"]:
-        out.append(f"{path}: {table.num_rows} frames but the record says {record['length']}")
-    state = np.stack(table[layout.STATE].to_numpy(zero_copy_only=False))
-    action = np.stack(table[layout.ACTION].to_numpy(zero_copy_only=False))
-    if state.shape[1] != schema.state_dim or action.shape[1] != schema.action_dim:
+def check_source(source: Source, decode_all: bool) -> list[str]:
+    root, info, rows = source.root, source.info, source.rows
+    out = [
+        f"{root / name}: missing (run `vla dataset check {root} --rebuild-meta`)"
+        for name in (v3.STATS, v3.TASKS)
+        if not (root / name).is_file()
+    ]
+    out += [
+        f"{p}: a partial write left behind (safe to delete)" for p in root.glob("data/*/.*.tmp")
+    ]
+    out += [
+        f"{p}: no meta/episodes row names it (left by an interrupted write; safe to delete)"
+        for p in v3_writer.unlisted_data_files(root, rows)
+    ]
+    if [r["episode_index"] for r in rows] != list(range(len(rows))):
+        out.append(f"{root / v3.EPISODES}: episode_index is not 0..{len(rows) - 1} in order")
+    ends = [0] + [r["dataset_to_index"] for r in rows]
+    if any(r["dataset_from_index"] != ends[i] for i, r in enumerate(rows)) or any(
+        r["dataset_to_index"] - r["dataset_from_index"] != r["length"] for r in rows
+    ):
+        out.append(f"{root / v3.EPISODES}: the episodes' frame ranges are not back to back")
+    if (info.get("total_episodes"), info.get("total_frames")) != (len(rows), ends[-1]):
         out.append(
-            f"{path}: state/action widths {state.shape[1]}/{action.shape[1]}, {schema.name} needs {schema.state_dim}/{schema.action_dim}"
+            f"{root / v3.INFO}: says {info.get('total_episodes')} episodes and "
+            f"{info.get('total_frames')} frames, meta/episodes {len(rows)} and {ends[-1]}"
         )
-    elif not (np.isfinite(state).all() and np.isfinite(action).all()):
-        out.append(f"{path}: NaN or inf in state or action")
-    elif (action < np.array(schema.action_low) - 1e-4).any() or (
-        action > np.array(schema.action_high) + 1e-4
-    ).any():
-        out.append(f"{path}: actions outside {schema.name}'s bounds")
-    frames = range(table.num_rows) if decode_all else sorted({0, table.num_rows - 1})
-    for cam in cams:
-        expected = (
-            tuple(info["features"][cam]["shape"]) if cam in info.get("features", {}) else None
-        )
-        column = table[cam]
-        for i in frames:
-            image = episode_io.decode_png(column[i].as_py())
-            if expected and image.shape != expected:
-                out.append(f"{path}: {cam} frame {i} is {image.shape}, info.json says {expected}")
-                break
+    tasks = v3.read_tasks(root) if (root / v3.TASKS).is_file() else None
+    columns = sorted(k for k, f in info["features"].items() if f["dtype"] != "video")
+    schema = source.embodiment
+    for (chunk, file), positions in source.by_file(range(len(rows))).items():
+        path = v3.data_path(root, info, chunk, file)
+        if not path.is_file():
+            out.append(f"{path}: missing (meta/episodes names it)")
+            continue
+        table = pq.read_table(path)
+        if sorted(table.column_names) != columns:
+            out.append(
+                f"{path}: columns {sorted(table.column_names)} are not info.json's features "
+                f"{columns} (LeRobot refuses any difference)"
+            )
+            continue
+        out += _check_episodes(source, path, table, positions, tasks, schema, decode_all)
+    return out
+
+
+def _check_episodes(source, path, table, positions, tasks, schema, decode_all) -> list[str]:
+    out = []
+    index = table["index"].to_numpy()
+    if not (np.diff(index) == 1).all():
+        out.append(f"{path}: its index column is not contiguous")
+    for pos, first, n in source.slices(table, positions):
+        row, part = source.rows[pos], table.slice(first, n)
+        where = f"{path} episode {row['episode_index']}"
+        if part["frame_index"].to_numpy().tolist() != list(range(n)):
+            out.append(f"{where}: frame_index is not 0..{n - 1}")
+        if (part["episode_index"].to_numpy() != row["episode_index"]).any():
+            out.append(f"{where}: rows of another episode inside its range")
+        if tasks is not None and tasks[part["task_index"].to_numpy()[0]] != row["tasks"][0]:
+            out.append(f"{where}: task_index does not name the episode's task in tasks.parquet")
+        state = v3.vectors(part[source.entry.state])
+        action = v3.vectors(part[source.entry.action])
+        if state.shape[1] != schema.state_dim or action.shape[1] != schema.action_dim:
+            out.append(
+                f"{where}: state/action widths {state.shape[1]}/{action.shape[1]}, "
+                f"{schema.name} needs {schema.state_dim}/{schema.action_dim}"
+            )
+        elif not (np.isfinite(state).all() and np.isfinite(action).all()):
+            out.append(f"{where}: NaN or inf in state or action")
+        elif (action < np.array(schema.action_low) - 1e-4).any() or (
+            action > np.array(schema.action_high) + 1e-4
+        ).any():
+            out.append(f"{where}: actions outside {schema.name}'s bounds")
+        frames = range(n) if decode_all else sorted({0, n - 1})
+        for camera, key in source.cameras.items():
+            expected = tuple(source.image_shape(camera))
+            pngs = v3.image_bytes(part[key].take(list(frames)))
+            for i, data in zip(frames, pngs, strict=True):
+                image = episode_io.decode_png(data)
+                if image.shape != expected:
+                    out.append(
+                        f"{where}: {key} frame {i} is {image.shape}, info.json says {expected}"
+                    )
+                    break
     return out

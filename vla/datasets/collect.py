@@ -1,8 +1,10 @@
 """Scripted-expert demonstrations in parallel: Ray actors each own envs, the driver writes.
 
 Only successful episodes are kept; failures are counted and replaced by further seeds. Every
-finished episode is on disk the moment it arrives (one atomic file each), so a killed run loses
-nothing: running the same command again skips the (robot, task, seed) episodes already there.
+finished episode is staged on disk the moment it arrives (one atomic file each) and packed into
+its robot's LeRobot v3 dataset at the end (`meta.finalize`), so a killed run loses nothing:
+running the same command again packs what was staged and skips the (robot, task, seed)
+episodes already there.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vla.datasets import episode_io, layout, meta
+from vla.datasets import episode_io, layout, meta, v3_writer
 
 
 @dataclass
@@ -129,9 +131,10 @@ def make_worker_class():
     return CollectWorker
 
 
-def _clean_partials(root: Path) -> None:
-    for tmp in (root / "data").glob("chunk-*/.*.tmp"):
-        tmp.unlink()  # an atomic write that was interrupted: never a finished episode
+def _has_episodes(root: Path) -> bool:
+    return root.is_dir() and (
+        bool(layout.staged_files(root)) or any((p / "meta").is_dir() for p in root.iterdir())
+    )
 
 
 def collect(cfg: CollectConfig) -> CollectSummary:
@@ -140,16 +143,12 @@ def collect(cfg: CollectConfig) -> CollectSummary:
     root = Path(cfg.output)
     summary = CollectSummary(output=str(root))
     start = time.perf_counter()
-    if (root / "data").exists():
-        _clean_partials(root)
-    done = (
-        {(r["robot"], r["task"], r["seed"]) for r in meta.load_records(root)}
-        if (root / "data").exists()
-        else set()
-    )
-    next_index = (
-        max((layout.episode_index_of(p) for p in layout.episode_files(root)), default=-1) + 1
-    )
+    if layout.is_legacy(root):
+        raise ValueError(layout.legacy_message(root))
+    done = set()
+    if _has_episodes(root):
+        meta.finalize(root)  # what an interrupted run staged
+        done = {v3_writer.identity(r) for r in meta.load_records(root)}
     have = Counter((r, t) for r, t, _ in done)
     cells = [(r, t) for r in cfg.robots for t in cfg.tasks]
     budget = {c: int(cfg.episodes * cfg.max_attempts_factor) for c in cells}
@@ -173,8 +172,7 @@ def collect(cfg: CollectConfig) -> CollectSummary:
             return (*cell, seed)
         return None
 
-    if sum(needed.values()) == 0:
-        meta.finalize(root)
+    if sum(needed.values()) == 0:  # finalized above
         summary.seconds = time.perf_counter() - start
         return summary
 
@@ -229,8 +227,7 @@ def collect(cfg: CollectConfig) -> CollectSummary:
                 continue
             if result["success"]:
                 frames = result.pop("frames")
-                episode_io.write_episode(root, next_index, result, frames)
-                next_index += 1
+                episode_io.write_episode(layout.staged_path(root, *job), result, frames)
                 done.add(job)
                 needed[cell] -= 1
                 summary.written += 1
@@ -243,7 +240,7 @@ def collect(cfg: CollectConfig) -> CollectSummary:
     finally:
         if bar:
             bar.close()
-        if layout.episode_files(root):
+        if _has_episodes(root):
             meta.finalize(root)
     summary.incomplete = [c for c in cells if needed[c] > 0]
     summary.seconds = time.perf_counter() - start

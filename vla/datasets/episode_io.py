@@ -1,4 +1,8 @@
-"""One episode <-> one parquet file: frames as rows, the episode's record in the schema metadata."""
+"""One episode <-> one parquet file: frames as rows, the episode's record in the schema metadata.
+
+The form a finished episode is staged in until it is packed into its robot's LeRobot v3 dataset
+(vla/datasets/v3_writer.py), and the form of every episode in the old layout.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ import pyarrow.parquet as pq
 
 from vla import atomic
 from vla.datasets import layout
+
+EPISODE_META_KEY = b"vla_episode"  # parquet schema metadata: the episode's JSON record
 
 
 def encode_png(image: np.ndarray) -> bytes:
@@ -28,8 +34,8 @@ def decode_png(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
-def write_episode(root: Path, episode_index: int, record: dict, frames: dict) -> Path:
-    """Write one episode atomically. `frames` holds equal-length columns:
+def write_episode(path: Path, record: dict, frames: dict) -> Path:
+    """Write one episode atomically to `path`. `frames` holds equal-length columns:
     "images" {camera: [png bytes]}, "state" (T, S), "action" (T, A); `record` is JSON-able."""
     states = np.asarray(frames["state"], np.float32)
     actions = np.asarray(frames["action"], np.float32)
@@ -46,19 +52,16 @@ def write_episode(root: Path, episode_index: int, record: dict, frames: dict) ->
         layout.ACTION: pa.array(list(actions), pa.list_(pa.float32())),
         "timestamp": pa.array(np.arange(n, dtype=np.float32) / fps),
         "frame_index": pa.array(np.arange(n, dtype=np.int64)),
-        "episode_index": pa.array(np.full(n, episode_index, dtype=np.int64)),
         "next.done": pa.array(np.arange(n) == n - 1),
     }
-    record = {**record, "episode_index": episode_index, "length": n}
-    path = layout.episode_path(root, episode_index)
-    write_table(path, pa.table(columns), record)
+    write_table(path, pa.table(columns), {**record, "length": n})
     return path
 
 
 def write_table(path: Path, table: pa.Table, record: dict) -> None:
     """Write an episode's frames with `record` in the schema metadata, atomically (temporary
     file, then rename): a reader sees the old file or the new one, never half of one."""
-    metadata = {**(table.schema.metadata or {}), layout.EPISODE_META_KEY: json.dumps(record)}
+    metadata = {**(table.schema.metadata or {}), EPISODE_META_KEY: json.dumps(record)}
     buffer = pa.BufferOutputStream()
     pq.write_table(table.replace_schema_metadata(metadata), buffer, compression="zstd")
     atomic.write_bytes(Path(path), buffer.getvalue().to_pybytes())
@@ -73,9 +76,9 @@ def record_of(table_or_schema, path: Path | str = "the episode file") -> dict:
     """The episode's record kept in a table's (or schema's) metadata."""
     schema = getattr(table_or_schema, "schema", table_or_schema)
     meta = schema.metadata or {}
-    if layout.EPISODE_META_KEY not in meta:
+    if EPISODE_META_KEY not in meta:
         raise ValueError(f"{path} has no episode record in its parquet metadata")
-    return json.loads(meta[layout.EPISODE_META_KEY])
+    return json.loads(meta[EPISODE_META_KEY])
 
 
 def read_frames(path: Path, columns: list[str] | None = None) -> pa.Table:

@@ -1,13 +1,13 @@
-"""The on-disk dataset layout (LeRobotDataset v3 conventions, adapted; see docs/dataset.md).
+"""What `vla collect` writes (docs/dataset.md): a mixture of LeRobotDataset v3 datasets, one per
+robot, with a manifest that lists them.
 
-    DIR/meta/info.json                       codebase_version, fps, features, robots' schemas, counts
-    DIR/meta/stats.json                      normalisation stats keyed by robot
-    DIR/meta/tasks.parquet                   task_index -> instruction
-    DIR/meta/episodes/chunk-000/file-000.parquet   one row per episode
-    DIR/data/chunk-CCC/episode_EEEEEE.parquet      one file per episode, one row per frame
+    DIR/manifest.json                      {"format": "vla-mixture", "datasets": [{path, robot, ...}]}
+    DIR/<robot>/meta/info.json ...         one LeRobotDataset v3 (vla/datasets/lerobot_v3.py)
+    DIR/.staging/<robot>/<task>-<seed>.parquet   finished episodes not yet packed into <robot>/
 
-Each episode file is written atomically and is the source of truth: `meta/` is derived from
-the episode files (`finalize`) and can always be rebuilt, which makes collection resumable.
+Every finished episode is staged atomically the moment it arrives; `meta.finalize` packs the
+staged episodes into their robot's dataset (vla/datasets/v3_writer.py), so an interrupted
+collection loses nothing and a rerun skips what is already there.
 """
 
 from __future__ import annotations
@@ -15,38 +15,34 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-CODEBASE_VERSION = "v3.0"
-CHUNK_SIZE = 1000  # episodes per data/chunk-XXX folder
-INFO = "meta/info.json"
-STATS = "meta/stats.json"
-TASKS = "meta/tasks.parquet"
-EPISODES = "meta/episodes/chunk-000/file-000.parquet"
-DATA_PATH = "data/chunk-{chunk:03d}/episode_{episode:06d}.parquet"
-EPISODE_META_KEY = b"vla_episode"  # parquet schema metadata: the episode's JSON record
-
 IMAGE_PREFIX = "observation.images."
 STATE = "observation.state"
 ACTION = "action"
-FRAME_COLUMNS = (STATE, ACTION, "timestamp", "frame_index", "episode_index", "next.done")
+MANIFEST = "manifest.json"
+STAGING = ".staging"
+# The layout before LeRobot v3 datasets: one parquet file per episode under DIR/data/.
+LEGACY_EPISODES = "data/chunk-*/episode_*.parquet"
 
 
-def episode_path(root: Path, episode: int) -> Path:
-    return Path(root) / DATA_PATH.format(chunk=episode // CHUNK_SIZE, episode=episode)
+def staged_path(root: Path, robot: str, task: str, seed: int) -> Path:
+    return Path(root) / STAGING / robot / f"{task}-{seed:06d}.parquet"
 
 
-def episode_files(root: Path) -> list[Path]:
-    return sorted((Path(root) / "data").glob("chunk-*/episode_*.parquet"))
+def staged_files(root: Path, robot: str | None = None) -> list[Path]:
+    return sorted((Path(root) / STAGING).glob(f"{robot or '*'}/*.parquet"))
 
 
-def episode_index_of(path: Path) -> int:
-    return int(path.stem.split("_")[1])
+def is_legacy(root: Path) -> bool:
+    """A dataset in the one-file-per-episode layout that earlier versions of `vla collect` wrote."""
+    root = Path(root)
+    info = root / "meta" / "info.json"
+    return (info.is_file() and "robots" in json.loads(info.read_text())) or any(
+        root.glob(LEGACY_EPISODES)
+    )
 
 
-def read_info(root: Path) -> dict:
-    path = Path(root) / INFO
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{root} is not a vla dataset: {INFO} is missing. Collect one with "
-            f"`vla collect output={root}`, or run `vla dataset check {root}` to rebuild its meta."
-        )
-    return json.loads(path.read_text())
+def legacy_message(root: Path) -> str:
+    return (
+        f"{root} is a dataset in vla's old one-file-per-episode layout; convert it to LeRobot v3 "
+        f"datasets (one per robot) with `vla dataset convert {root} NEW_DIR` and use NEW_DIR"
+    )

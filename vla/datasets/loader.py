@@ -13,11 +13,11 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import torch
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
-from vla.datasets import episode_io, layout
+from vla.datasets import episode_io, meta
+from vla.datasets.source import Source
 
 SPLITS = ("train", "val", "all")
 
@@ -30,9 +30,9 @@ def split_key(robot: str, task: str, seed: int) -> float:
 
 
 def validation_ids(episodes: list[dict], val_fraction: float) -> set[int]:
-    """Episodes whose key falls under `val_fraction`; at least one when there are two or more
-    (a tiny dataset still gets a validation loss)."""
-    keys = {e["episode_index"]: split_key(e["robot"], e["task"], e["seed"]) for e in episodes}
+    """Positions of the episodes whose key falls under `val_fraction`; at least one when there
+    are two or more (a tiny dataset still gets a validation loss)."""
+    keys = {i: split_key(e["robot"], e["task"], e["seed"]) for i, e in enumerate(episodes)}
     chosen = {i for i, k in keys.items() if k < val_fraction}
     if not chosen and len(keys) >= 2 and val_fraction > 0:
         chosen = {min(keys, key=keys.get)}
@@ -40,6 +40,9 @@ def validation_ids(episodes: list[dict], val_fraction: float) -> set[int]:
 
 
 class EpisodeDataset(Dataset):
+    """Frames of every episode of a dataset (a mixture manifest, a folder with one, or one
+    LeRobot v3 dataset: `vla.datasets.mixture`)."""
+
     def __init__(
         self,
         root: str | Path,
@@ -51,38 +54,41 @@ class EpisodeDataset(Dataset):
         cameras: list[str] | None = None,
         augment: bool = False,
         cache_episodes: int | None = None,
+        sources: list[Source] | None = None,
     ):
         self.root = Path(root)
-        info = layout.read_info(self.root)
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
         if horizon < 1:
             raise ValueError("horizon must be at least 1")
-        self.info = info
+        self.sources = sources if sources is not None else meta.open_sources(self.root)
         self.horizon = horizon
         self.augment = augment
-        self.robots = sorted(info["robots"])
+        self.schemas = meta.robot_schemas(self.sources)
+        self.robots = sorted(self.schemas)
         for r in robots or []:
             if r not in self.robots:
                 raise ValueError(f"robot {r!r} is not in {self.root} (it has {self.robots})")
-        all_cams = sorted(
-            k[len(layout.IMAGE_PREFIX) :]
-            for k in info["features"]
-            if k.startswith(layout.IMAGE_PREFIX)
-        )
-        self.cameras = list(cameras) if cameras else all_cams
-        missing = set(self.cameras) - set(all_cams)
+        shared = set.intersection(*(set(s.cameras) for s in self.sources))
+        self.cameras = list(cameras) if cameras else sorted(shared)
+        missing = set(self.cameras) - shared
         if missing:
-            raise ValueError(f"camera(s) {sorted(missing)} not in the dataset (it has {all_cams})")
-        self.max_dim = max(len(s["joint_names"]) + 1 for s in info["robots"].values())
+            raise ValueError(
+                f"camera(s) {sorted(missing)} not in every dataset of {self.root} (all have "
+                f'{sorted(shared)}); map them in the manifest entries\' "cameras"'
+            )
+        self.max_dim = max(s.action_dim for s in self.schemas.values())
+        # Each episode: its record plus "source" (which dataset) and "row" (its place there).
         table = [
-            e
-            for e in pq.read_table(self.root / layout.EPISODES).to_pylist()
-            if (robots is None or e["robot"] in robots) and (tasks is None or e["task"] in tasks)
+            {**record, "source": k, "row": row}
+            for k, source in enumerate(self.sources)
+            for row, record in enumerate(source.records)
+            if (robots is None or record["robot"] in robots)
+            and (tasks is None or record["task"] in tasks)
         ]
         val = validation_ids(table, val_fraction)
         self.episodes = [
-            e for e in table if split == "all" or (e["episode_index"] in val) == (split == "val")
+            e for i, e in enumerate(table) if split == "all" or (i in val) == (split == "val")
         ]
         if not self.episodes:
             raise ValueError(
@@ -91,40 +97,56 @@ class EpisodeDataset(Dataset):
         lengths = np.array([e["length"] for e in self.episodes])
         self.frame_episode = np.repeat(np.arange(len(self.episodes)), lengths)  # (N,)
         self.frame_index = np.concatenate([np.arange(n) for n in lengths])  # (N,)
-        groups = sorted({(e["robot"], e["task"]) for e in self.episodes})
+        groups = sorted({(e["source"], e["robot"], e["task"]) for e in self.episodes})
         self.group_names = groups
-        group_of_episode = np.array([groups.index((e["robot"], e["task"])) for e in self.episodes])
+        index = {g: i for i, g in enumerate(groups)}
+        group_of_episode = np.array(
+            [index[e["source"], e["robot"], e["task"]] for e in self.episodes]
+        )
         self.frame_group = group_of_episode[self.frame_episode]
+        self.group_weights = np.array([self.sources[g[0]].entry.weight for g in groups])
         self._cache: OrderedDict[int, dict] = OrderedDict()
         # Episodes kept in memory (encoded frames, a few hundred kB each). Batches draw frames
         # from every episode at random, so a cache smaller than the dataset re-reads a parquet
         # file for most samples; None keeps them all.
         self._cache_size = len(self.episodes) if cache_episodes is None else cache_episodes
+        self._position = {(e["source"], e["row"]): i for i, e in enumerate(self.episodes)}
 
     def __len__(self) -> int:
         return len(self.frame_episode)
 
+    def image_shape(self, camera: str) -> tuple[int, ...]:
+        shapes = {s.image_shape(camera) for s in self.sources}
+        if len(shapes) != 1:
+            raise ValueError(f"the datasets' {camera} images differ in size: {sorted(shapes)}")
+        return shapes.pop()
+
     def _load(self, pos: int) -> dict:
+        """Episode `pos`'s frames; the other episodes of the same data file come along (one
+        read per file) while the cache has room for them."""
         if pos in self._cache:
             self._cache.move_to_end(pos)
             return self._cache[pos]
         e = self.episodes[pos]
-        cols = [f"{layout.IMAGE_PREFIX}{c}" for c in self.cameras] + [layout.STATE, layout.ACTION]
-        table = pq.read_table(self.root / e["data_path"], columns=cols)
-        data = {
-            "images": {c: table[f"{layout.IMAGE_PREFIX}{c}"].to_pylist() for c in self.cameras},
-            "state": np.stack(table[layout.STATE].to_numpy(zero_copy_only=False)).astype(
-                np.float32
-            ),
-            "action": np.stack(table[layout.ACTION].to_numpy(zero_copy_only=False)).astype(
-                np.float32
-            ),
-            **target_labels(episode_io.record_of(table), self.cameras),
-        }
-        self._cache[pos] = data
-        if len(self._cache) > self._cache_size:
+        source = self.sources[e["source"]]
+        row = source.rows[e["row"]]
+        same_file = [
+            r
+            for r, other in enumerate(source.rows)
+            if (other["data/chunk_index"], other["data/file_index"])
+            == (row["data/chunk_index"], row["data/file_index"])
+            and (e["source"], r) in self._position
+        ]
+        room = max(1, self._cache_size - len(self._cache))
+        wanted = [e["row"]] + [r for r in same_file if r != e["row"]][: room - 1]
+        for r, data in source.load(wanted, self.cameras).items():
+            p = self._position[e["source"], r]
+            data |= target_labels(self.episodes[p], self.cameras)
+            self._cache[p] = data
+            self._cache.move_to_end(p)
+        while len(self._cache) > max(1, self._cache_size):
             self._cache.popitem(last=False)
-        return data
+        return self._cache[pos]
 
     def __getitem__(self, key: int | tuple[int, int]) -> dict:
         """`key` is a frame index, or (frame index, augmentation seed) for reproducible noise
@@ -236,9 +258,13 @@ def augment_images(
 
 
 def group_balanced_weights(dataset: EpisodeDataset) -> np.ndarray:
-    """Per-frame weights that give every (robot, task) group the same total."""
+    """Per-frame weights: each dataset of the mixture gets its entry's weight's share, split
+    equally between its (robot, task) groups, whatever their numbers of frames."""
     counts = np.bincount(dataset.frame_group)
-    return 1.0 / counts[dataset.frame_group]
+    source_of_group = np.array([g[0] for g in dataset.group_names])
+    groups_per_source = np.bincount(source_of_group)[source_of_group]
+    share = dataset.group_weights / groups_per_source
+    return (share / counts)[dataset.frame_group]
 
 
 def balanced_sampler(

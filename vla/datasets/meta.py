@@ -1,163 +1,77 @@
-"""Derive `meta/` (info, episodes, tasks, stats) from the episode files, atomically."""
+"""A dataset as a whole: its sources (the mixture's v3 datasets), their records, each robot's
+schema and normalisation statistics, and `finalize`, which packs a collection's staged episodes
+into its robots' datasets and lists them in the manifest."""
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from vla import atomic
-from vla.datasets import episode_io, layout
-
-STAT_QUANTILES = (0.01, 0.99)
-
-
-def array_stats(x: np.ndarray, quantiles: tuple[float, ...] = STAT_QUANTILES) -> dict:
-    """mean/std/min/max, the given quantiles (q01, q99 by default: "q" and the percent) and the
-    count, per dimension of (N, D) data."""
-    x = np.asarray(x, np.float64)
-    stats = {
-        "mean": x.mean(0).tolist(),
-        "std": x.std(0).tolist(),
-        "min": x.min(0).tolist(),
-        "max": x.max(0).tolist(),
-    }
-    for q, v in zip(quantiles, np.quantile(x, quantiles, axis=0), strict=True):
-        stats[f"q{round(q * 100):02d}"] = v.tolist()
-    stats["count"] = [int(len(x))]
-    return stats
+from vla.datasets import layout, mixture, v3_writer
+from vla.datasets import lerobot_v3 as v3
+from vla.datasets.source import Source
+from vla.datasets.statistics import array_stats
+from vla.embodiment import Embodiment
 
 
-def load_records(root: Path) -> list[dict]:
-    records, seen = [], {}
-    for path in layout.episode_files(root):
-        record = episode_io.read_record(path)
-        if record["episode_index"] != layout.episode_index_of(path):
+def open_sources(path: str | Path) -> list[Source]:
+    return [Source(entry) for entry in mixture.resolve(path)]
+
+
+def load_records(path: str | Path) -> list[dict]:
+    """Every episode's record, source by source."""
+    return [r for source in open_sources(path) for r in source.records]
+
+
+def robot_schemas(sources: list[Source]) -> dict[str, Embodiment]:
+    """Each robot's schema; datasets of the same robot must agree on it."""
+    schemas: dict[str, Embodiment] = {}
+    for s in sources:
+        known = schemas.setdefault(s.robot, s.embodiment)
+        if known != s.embodiment:
             raise ValueError(
-                f"{path}: its record says episode {record['episode_index']}, its name another"
+                f"{s.root}: its {s.robot} schema differs from another dataset's "
+                f'({known.mismatch(s.embodiment)}); give the entries one "embodiment"'
             )
-        key = (record["robot"], record["task"], record["seed"])
-        if key in seen:
-            raise ValueError(f"{path} and {seen[key]} hold the same episode {key}")
-        seen[key] = path
-        records.append(record)
-    return records
+    return schemas
 
 
-def write_parquet(path: Path, table: pa.Table) -> None:
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer)
-    atomic.write_bytes(path, buffer.getvalue())
-
-
-def finalize(root: Path) -> dict:
-    """(Re)write meta/ from the episode files; returns info.json's content."""
-    root = Path(root)
-    records = load_records(root)
-    if not records:
-        raise ValueError(f"{root} holds no episode files under data/; nothing to describe")
-    schemas: dict[str, dict] = {}
-    for r in records:
-        if schemas.setdefault(r["robot"], r["embodiment"]) != r["embodiment"]:
-            raise ValueError(f"episodes of {r['robot']} disagree on its embodiment schema")
-    instructions = sorted({r["instruction"] for r in records})
-    task_index = {t: i for i, t in enumerate(instructions)}
-    write_parquet(
-        root / layout.TASKS,
-        pa.table({"task_index": list(range(len(instructions))), "task": instructions}),
-    )
-
-    per_robot = defaultdict(lambda: {"state": [], "action": []})
-    start = 0
-    rows = defaultdict(list)
-    for r in sorted(records, key=lambda r: r["episode_index"]):
-        table = episode_io.read_frames(
-            layout.episode_path(root, r["episode_index"]), [layout.STATE, layout.ACTION]
-        )
-        per_robot[r["robot"]]["state"].append(
-            np.stack(table[layout.STATE].to_numpy(zero_copy_only=False))
-        )
-        per_robot[r["robot"]]["action"].append(
-            np.stack(table[layout.ACTION].to_numpy(zero_copy_only=False))
-        )
-        for key in (
-            "episode_index",
-            "robot",
-            "task",
-            "seed",
-            "instruction",
-            "instruction_set",
-            "length",
-            "success",
-        ):
-            rows[key].append(r[key])
-        rows["tasks"].append([r["instruction"]])
-        rows["task_index"].append(task_index[r["instruction"]])
-        rows["data_path"].append(str(layout.episode_path(Path("."), r["episode_index"])))
-        rows["dataset_from_index"].append(start)
-        rows["dataset_to_index"].append(start + r["length"])
-        start += r["length"]
-    write_parquet(root / layout.EPISODES, pa.table(dict(rows)))
-
-    stats = {
+def robot_stats(sources: list[Source]) -> dict[str, dict]:
+    """{robot: {observation.state: stats, action: stats}} over all of each robot's frames (a
+    robot in several datasets gets the statistics of their union)."""
+    arrays = defaultdict(lambda: ([], []))
+    for s in sources:
+        for _, state, action in s.state_action():
+            arrays[s.robot][0].append(state)
+            arrays[s.robot][1].append(action)
+    return {
         robot: {
-            layout.STATE: array_stats(np.concatenate(d["state"])),
-            layout.ACTION: array_stats(np.concatenate(d["action"])),
+            layout.STATE: array_stats(np.concatenate(states)),
+            layout.ACTION: array_stats(np.concatenate(actions)),
         }
-        for robot, d in sorted(per_robot.items())
+        for robot, (states, actions) in sorted(arrays.items())
     }
-    atomic.write_json(root / layout.STATS, stats)
 
-    first = records[0]
-    cameras = first["cameras"]
-    h, w = first["image_size"]
-    info = {
-        "codebase_version": layout.CODEBASE_VERSION,
-        "robot_type": "+".join(sorted(schemas)),
-        "fps": first["fps"],
-        "total_episodes": len(records),
-        "total_frames": start,
-        "total_tasks": len(instructions),
-        "chunks_size": layout.CHUNK_SIZE,
-        "data_path": layout.DATA_PATH,
-        "video_path": None,  # frames are PNG bytes inside the episode files
-        "splits": {"train": f"0:{len(records)}"},
-        "features": {
-            **{
-                f"{layout.IMAGE_PREFIX}{cam}": {
-                    "dtype": "image",
-                    "shape": [h, w, 3],
-                    "names": ["height", "width", "channel"],
-                }
-                for cam in cameras
-            },
-            layout.STATE: {
-                "dtype": "float32",
-                "shape": "per robot",
-                "names": {
-                    k: list(s["joint_names"]) + [s["gripper_name"]] for k, s in schemas.items()
-                },
-            },
-            layout.ACTION: {
-                "dtype": "float32",
-                "shape": "per robot",
-                "names": {
-                    k: list(s["joint_names"]) + [s["gripper_name"]] for k, s in schemas.items()
-                },
-            },
-            "timestamp": {"dtype": "float32", "shape": [1], "names": None},
-            "frame_index": {"dtype": "int64", "shape": [1], "names": None},
-            "episode_index": {"dtype": "int64", "shape": [1], "names": None},
-            "next.done": {"dtype": "bool", "shape": [1], "names": None},
-        },
-        "robots": schemas,
-        "tasks_by_robot": {
-            rb: sorted({r["task"] for r in records if r["robot"] == rb}) for rb in sorted(schemas)
-        },
-    }
-    atomic.write_json(root / layout.INFO, info)
-    return info
+
+def finalize(root: str | Path, file_mb: float = v3.FILE_MB) -> dict:
+    """Pack every staged episode under `root` into its robot's v3 dataset (a new data file past
+    `file_mb`), remove the staged files, and (re)write the manifest; returns it. Safe to run
+    again after any interruption."""
+    root = Path(root)
+    robots = sorted({p.parent.name for p in layout.staged_files(root)})
+    for robot in robots:
+        staged = layout.staged_files(root, robot)
+        v3_writer.append(root / robot, staged, file_mb)
+        for path in staged:
+            path.unlink()
+    for tmp in (root / layout.STAGING).glob("*/.*.tmp"):
+        tmp.unlink()  # an interrupted staging write: never a finished episode
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if (sub / "meta" / "episodes").is_dir() and sub.name not in robots:
+            v3_writer.append(sub, [])  # a stop after a commit: rebuild the derived meta files
+    manifest = mixture.write_manifest(root)
+    if not manifest["datasets"]:
+        raise ValueError(f"{root} holds no episodes; nothing to describe")
+    return manifest

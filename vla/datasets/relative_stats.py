@@ -9,13 +9,11 @@ normalised error is a much smaller error in radians. The gripper keeps its absol
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 
-from vla.datasets import episode_io, layout
-from vla.datasets.meta import array_stats
+from vla.datasets.source import Source
+from vla.datasets.statistics import array_stats
 
 KEY = "action.relative"
 
@@ -31,20 +29,16 @@ def chunk_deltas(state: np.ndarray, action: np.ndarray, horizon: int) -> np.ndar
     return np.concatenate(out)
 
 
-def with_relative_stats(stats: dict, root: str | Path, horizon: int) -> dict:
+def with_relative_stats(stats: dict, sources: list[Source], horizon: int) -> dict:
     """A copy of the dataset's per-robot stats with `action.relative` added for `horizon`."""
-    root = Path(root)
-    episodes = pq.read_table(root / layout.EPISODES, columns=["robot", "data_path"]).to_pylist()
     per_robot = defaultdict(list)
-    for e in episodes:
-        table = episode_io.read_frames(root / e["data_path"], [layout.STATE, layout.ACTION])
-        state = np.stack(table[layout.STATE].to_numpy(zero_copy_only=False))
-        action = np.stack(table[layout.ACTION].to_numpy(zero_copy_only=False))
-        per_robot[e["robot"]].append(chunk_deltas(state, action, horizon))
+    for source in sources:
+        for _, state, action in source.state_action():
+            per_robot[source.robot].append(chunk_deltas(state, action, horizon))
     out = {}
     for robot, s in stats.items():
         if robot not in per_robot:
-            raise ValueError(f"{root} has stats for {robot} but no episodes of it")
+            raise ValueError(f"the dataset has stats for {robot} but no episodes of it")
         rel = array_stats(np.concatenate(per_robot[robot]))
         rel["horizon"] = horizon
         out[robot] = {**s, KEY: rel}

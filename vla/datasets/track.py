@@ -2,19 +2,22 @@
 recorded before collection wrote it, by replaying their stored actions in the simulator.
 
 Replay is exact (`reset(seed)` and the same actions give the same states); each replayed
-episode is checked against its stored states before its file is rewritten, so a dataset from
+episode is checked against its stored states before its record is rewritten, so a dataset from
 another simulator version fails loudly instead of getting wrong labels.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
-from vla import rollout
-from vla.datasets import episode_io, layout
+from vla import atomic, rollout
+from vla.datasets import lerobot_v3 as v3
+from vla.datasets import meta
 from vla.embodiment import control_of
 
 STATE_TOLERANCE = 1e-4  # replayed vs stored state, in the state's units (m, rad)
@@ -40,34 +43,40 @@ def replay_track(env, record: dict, states: np.ndarray, actions: np.ndarray) -> 
 
 
 def add_target_tracks(root: str | Path, log: Callable[[str], None] = print) -> int:
-    """Give every episode under `root` without a `target_track` one. Returns how many were
-    added; files that have one are left as they are, so an interrupted run just goes on."""
+    """Give every episode of the dataset at `root` without a `target_track` one (its record in
+    meta/episodes is rewritten, robot by robot). Returns how many were added; records that
+    have one are left as they are, so an interrupted run just goes on."""
     from vla.envs.tabletop_env import TabletopEnv
 
     envs: dict[tuple, TabletopEnv] = {}
     added = 0
-    paths = layout.episode_files(Path(root))
-    if not paths:
-        raise FileNotFoundError(f"no episode files under {root}/data: is it a vla dataset?")
-    for path in paths:
-        record = episode_io.read_record(path)
-        if record.get("target_track"):
+    for source in meta.open_sources(root):
+        if not source.records or "embodiment" not in source.records[0]:
+            log(f"  {source.root}: not collected by vla (no episode records); skipped")
             continue
-        key = (record["robot"], record["task"], control_of(record["embodiment"]))
-        if key not in envs:
-            robot, task, control = key
-            size = tuple(record.get("image_size") or (64, 64))
-            envs[key] = TabletopEnv(
-                robot=robot, task=task, image_size=size, image_obs=False, control=control
-            )
-        table = episode_io.read_frames(path)  # once: replayed from, then written back
-        states = np.stack(table[layout.STATE].to_numpy(zero_copy_only=False))
-        actions = np.stack(table[layout.ACTION].to_numpy(zero_copy_only=False))
-        record["target_track"] = replay_track(envs[key], record, states, actions)
-        episode_io.write_table(path, table, record)
-        added += 1
-        if added % 100 == 0:
-            log(f"  {added} episodes tracked")
+        changed = 0
+        for pos, states, actions in source.state_action():
+            record = source.records[pos]
+            if record.get("target_track"):
+                continue
+            key = (record["robot"], record["task"], control_of(record["embodiment"]))
+            if key not in envs:
+                robot, task, control = key
+                size = tuple(record.get("image_size") or (64, 64))
+                envs[key] = TabletopEnv(
+                    robot=robot, task=task, image_size=size, image_obs=False, control=control
+                )
+            record["target_track"] = replay_track(envs[key], record, states, actions)
+            changed += 1
+            if (added + changed) % 100 == 0:
+                log(f"  {added + changed} episodes tracked")
+        if changed:
+            rows = [
+                {**row, v3.RECORD: json.dumps(r)}
+                for row, r in zip(source.rows, source.records, strict=True)
+            ]
+            atomic.write_parquet(source.root / v3.EPISODES, pa.Table.from_pylist(rows))
+            added += changed
     for env in envs.values():
         env.close()
     return added

@@ -26,9 +26,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from vla import atomic
-from vla.datasets import layout, meta, relative_stats, table_points
+from vla.datasets import meta, relative_stats, table_points
 from vla.datasets.loader import EpisodeDataset, StepBatchSampler
-from vla.embodiment import Embodiment
 from vla.training.config import TrainConfig
 
 CHECKPOINTS = "checkpoints"
@@ -56,17 +55,6 @@ def pick_device(cfg: TrainConfig) -> torch.device:
     return torch.device(
         "cuda" if cfg.device in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
     )
-
-
-def load_dataset_meta(root: str) -> tuple[dict, dict, dict]:
-    info = layout.read_info(root)
-    stats_path = Path(root) / layout.STATS
-    if not stats_path.is_file():
-        raise FileNotFoundError(
-            f"{stats_path} is missing: run `vla dataset check {root} --rebuild-meta`"
-        )
-    schemas = {r: Embodiment.from_dict(s) for r, s in info["robots"].items()}
-    return info, schemas, json.loads(stats_path.read_text())
 
 
 def latest_checkpoint(output: Path) -> Path | None:
@@ -153,13 +141,12 @@ def restore_optimizer(path: Path, policy, optimizer) -> dict:
     return state
 
 
-def fit_table_planes(root: str, train_set: EpisodeDataset, policy_cfg) -> dict:
+def fit_table_planes(train_set: EpisodeDataset, policy_cfg) -> dict:
     """{robot: {thing: 9 numbers}}: each robot's first-camera pixel-to-table maps, fitted on the
     training episodes' labelled starting places (policies/table_plane.py)."""
     from vla.policies.table_plane import fit_checked
 
-    train_ids = {e["episode_index"] for e in train_set.episodes}
-    records = [r for r in meta.load_records(Path(root)) if r["episode_index"] in train_ids]
+    records = train_set.episodes
     camera = policy_cfg.cameras[0]
     things = policy_cfg.localized_things
     points = table_points.plane_points(records, camera)
@@ -214,7 +201,7 @@ def train_loop(
     torch.manual_seed(cfg.seed)
     output = Path(cfg.output)
     device = pick_device(cfg)
-    _, schemas, stats = load_dataset_meta(cfg.dataset)
+    sources = meta.open_sources(cfg.dataset)
     train_set = EpisodeDataset(
         cfg.dataset,
         horizon=policy_cfg.horizon,
@@ -222,6 +209,7 @@ def train_loop(
         val_fraction=cfg.val_fraction,
         cameras=list(policy_cfg.cameras),
         augment=cfg.augment,
+        sources=sources,
     )
     val_set = EpisodeDataset(
         cfg.dataset,
@@ -229,7 +217,9 @@ def train_loop(
         split="val",
         val_fraction=cfg.val_fraction,
         cameras=list(policy_cfg.cameras),
+        sources=sources,
     )
+    schemas, stats = train_set.schemas, meta.robot_stats(sources)
     if policy_cfg.sentence_layer is not None and not policy_cfg.sentence_reference:
         reference = sentence_reference(train_set.episodes)
         policy_cfg = dataclasses.replace(
@@ -238,9 +228,9 @@ def train_loop(
             sentence_tasks=tuple(reference.values()),
         )
     if policy_cfg.table_map == "plane" and not policy_cfg.table_planes:
-        planes = fit_table_planes(cfg.dataset, train_set, policy_cfg)
+        planes = fit_table_planes(train_set, policy_cfg)
         policy_cfg = dataclasses.replace(policy_cfg, table_planes=planes)
-    size = train_set.info["features"][f"{layout.IMAGE_PREFIX}{policy_cfg.cameras[0]}"]["shape"][0]
+    size = train_set.image_shape(policy_cfg.cameras[0])[0]
     if size != policy_cfg.image_size:
         raise ValueError(
             f"the dataset's images are {size}px but policy.image_size={policy_cfg.image_size}; make them agree"
@@ -256,7 +246,7 @@ def train_loop(
         policy.train()
     else:
         if policy_cfg.action_mode == "relative":
-            stats = relative_stats.with_relative_stats(stats, cfg.dataset, policy_cfg.horizon)
+            stats = relative_stats.with_relative_stats(stats, sources, policy_cfg.horizon)
         policy = VLAPolicy(policy_cfg, schemas, stats)
     policy.to(device)
     params = [p for p in policy.parameters() if p.requires_grad]
