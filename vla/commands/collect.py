@@ -12,7 +12,7 @@ def run(cfg) -> int:
     summary = collect(config)
     minutes = summary.seconds / 60
     rate = summary.written / minutes if minutes > 0 else 0.0
-    print(f"dataset: {summary.output}")
+    print(f"dataset: {summary.output} (manifest.json lists one LeRobot v3 dataset per robot)")
     print(
         f"  written {summary.written} episodes in {summary.seconds:.1f} s ({rate:.1f} episodes/min), "
         f"{summary.skipped_existing} already there"
