@@ -150,6 +150,7 @@ class TabletopEnv(Env):
         self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
         self.episode = None
         self.instruction = ""
+        self.instruction_set_used = instruction_set
         self.episode_id = 0
         self.elapsed_steps = 0
         g = self.robot.gripper
@@ -173,6 +174,7 @@ class TabletopEnv(Env):
         self._place_objects()
         self.hold(SETTLE_SECONDS)
         instruction_set = options.pop("instruction_set", self.instruction_set)
+        self.instruction_set_used = instruction_set
         choices = language.templates(self.task.name, instruction_set)
         template = choices[int(rng.integers(len(choices)))]
         self.instruction = options.pop("instruction", None) or template.format(
@@ -187,7 +189,7 @@ class TabletopEnv(Env):
         if self.control in TASK_SPACE:  # the commanded pose starts where the arm rests
             self._cmd_q = self.data.qpos[self.index.arm_qpos].copy()
             self._cmd_p, self._cmd_yaw = self.tcp(), self.tcp_yaw()
-        return self._observation(), self._info(False)
+        return self._observation(), {**self._info(False), "episode": self._episode_facts()}
 
     def step(self, action):
         action = self._check_action(action)
@@ -427,4 +429,31 @@ class TabletopEnv(Env):
             "task": self.task.name,
             "target": self.episode.target if self.episode else None,
             "elapsed_steps": self.elapsed_steps,
+            # where the named cube is now: the localizer's per-frame label (place and push move it)
+            "target_now": self.named_cube_now() if self.episode else None,
+        }
+
+    def _episode_facts(self) -> dict:
+        """What an episode loop records about this episode, given with `reset`'s info (the loop
+        reads nothing else of the env): who, what, the scene, and the instruction that names
+        another cube in the same scene (the shuffled-instruction control)."""
+        target = self.episode.target
+        colors = list(scene.CUBE_COLORS)
+        wrong = colors[(colors.index(target) + 1) % len(colors)]
+        return {
+            "robot": self.robot.name,
+            "task": self.task.name,
+            "instruction": self.instruction,
+            "instruction_set": self.instruction_set_used,
+            "shuffled_instruction": self.instruction.replace(target, wrong),
+            "fps": float(self.robot.control_hz),
+            "embodiment": self.embodiment.to_dict(),
+            "cameras": list(self.cameras) if self.image_obs else [],
+            "image_size": list(self.image_hw),
+            "max_steps": self.max_steps,
+            "layout": self.episode.placements,
+            "target": target,
+            "target_xy": self.episode.placements[f"cube_{target}"][:2],
+            "goal": self.goal,
+            "pixels": self.object_pixels(),
         }

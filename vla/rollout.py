@@ -1,7 +1,10 @@
 """One episode, one readable loop: env -> policy -> env.step, recording what a dataset needs.
 
 Collection (scripted experts) and evaluation (trained policies) both run this function; Ray
-actors wrap it rather than re-implementing it.
+actors wrap it rather than re-implementing it. It reads only what `reset` and `step` return:
+the observation dict and `info` (`reset`'s info["episode"] says who acts, on what, in which
+scene; every info has "is_success" and "elapsed_steps", and "target_now" where the suite
+labels where the named object is), so any suite whose envs say those things runs through it.
 """
 
 from __future__ import annotations
@@ -33,20 +36,20 @@ def run_episode(
     ends the moment the cube is 4 cm up shows a policy almost nothing of carrying on upwards).
     "success_step" says when it first succeeded; with `record`, "target_track" says where the
     named cube was in each recorded frame (the localizer's labels)."""
-    unwrapped = env.unwrapped
     obs, info = env.reset(seed=seed, options=options)
+    facts = info["episode"]  # who, what and the scene: everything recorded but the frames
     initial = {
         "state": np.asarray(obs["state"]).tolist(),
-        "layout": getattr(unwrapped.episode, "placements", None),
-        "target": info.get("target"),  # which object of the layout the instruction names
-        "goal": getattr(unwrapped, "goal", None),  # the fixture it should end on, if any
+        "layout": facts.get("layout"),
+        "target": facts.get("target"),  # which object of the layout the instruction names
+        "goal": facts.get("goal"),  # the fixture it should end on, if any
     }
-    if hasattr(unwrapped, "object_pixels"):  # where everything appears in the fixed cameras
-        initial["pixels"] = unwrapped.object_pixels()
+    if facts.get("pixels") is not None:  # where everything appears in the fixed cameras
+        initial["pixels"] = facts["pixels"]
     images = {cam: [] for cam in obs.get("images", {})} if record else {}
     states, actions = [], []
-    # the named cube's position in every recorded frame (place and push move it)
-    track = [] if record and hasattr(unwrapped, "named_cube_now") else None
+    # the named object's position in every recorded frame (place and push move it)
+    track = [] if record and info.get("target_now") is not None else None
     done, success_step = False, None
     while not done:
         action = np.asarray(act(obs), dtype=np.float32)
@@ -56,7 +59,7 @@ def run_episode(
             states.append(obs["state"])
             actions.append(action)
             if track is not None:
-                track.append(unwrapped.named_cube_now())
+                track.append(info["target_now"])
         executed = action if perturb is None else perturb(action)
         obs, _, terminated, truncated, info = env.step(executed)
         if success_step is None and info["is_success"]:
@@ -64,21 +67,21 @@ def run_episode(
         if success_step is not None and info["elapsed_steps"] - success_step < after_success:
             # the env says terminated on success; keep going while the limit allows
             terminated = False
-            truncated = info["elapsed_steps"] >= unwrapped.max_steps
+            truncated = info["elapsed_steps"] >= facts["max_steps"]
         done = terminated or truncated
     result = {
-        "robot": unwrapped.robot.name,
-        "task": unwrapped.task.name,
+        "robot": facts["robot"],
+        "task": facts["task"],
         "seed": int(seed),
-        "instruction": unwrapped.instruction,
-        "instruction_set": (options or {}).get("instruction_set", unwrapped.instruction_set),
+        "instruction": obs["instruction"],
+        "instruction_set": facts["instruction_set"],
         "success": bool(info["is_success"] or success_step is not None),
         "success_step": success_step,
         "length": int(info["elapsed_steps"]),
-        "fps": float(unwrapped.robot.control_hz),
-        "embodiment": unwrapped.embodiment.to_dict(),
-        "cameras": list(unwrapped.cameras) if unwrapped.image_obs else [],
-        "image_size": list(unwrapped.image_hw),
+        "fps": float(facts["fps"]),
+        "embodiment": facts["embodiment"],
+        "cameras": list(facts["cameras"]),
+        "image_size": list(facts["image_size"]),
         "initial_state": initial,
     }
     if track is not None:

@@ -22,6 +22,7 @@ def run(cfg) -> int:
         ray_address=cfg.ray_address,
         progress=cfg.progress,
         n_action_steps=cfg.n_action_steps,
+        suite=cfg.suite,
     )
     results = evaluate(config)
     for condition, block in results["conditions"].items():

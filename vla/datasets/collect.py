@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vla.datasets import episode_io, layout, meta, v3_writer
+from vla.ray_pool import ActorPool
 
 
 @dataclass
@@ -33,24 +34,28 @@ class CollectConfig:
     # std (rad) of Gaussian noise on the executed arm joint targets; the clean expert action is
     # what is recorded (DART). 0 records the expert's own trajectories.
     action_noise: float = 0.0
-    # joint: absolute joint targets; ee_delta: TCP pose changes through the env's IK (every
-    # robot the same 5-D action, the state the TCP pose); ee_pose: absolute TCP pose targets
-    control: str = "joint"
+    # tabletop: joint (absolute joint targets), ee_delta (TCP pose changes through the env's
+    # IK, the state the TCP pose) or ee_pose (absolute TCP pose targets); None: the suite's first
+    control: str | None = None
     # frames recorded after the expert first succeeds (it goes on acting): demonstrations that
     # do not end at the success threshold (a lift goes on upwards, a reach stays on the cube)
     after_success: int = 0
+    suite: str = "tabletop"  # vla.suites: tabletop | metaworld
 
     def __post_init__(self):
-        from vla.envs.registration import check_cells
-
-        check_cells(self.robots, self.tasks)
-        if self.episodes < 1 or self.workers < 1:
-            raise ValueError("episodes and workers must be at least 1")
-        from vla.envs.tabletop_env import CONTROLS
+        from vla import suites
         from vla.suggest import unknown
 
-        if self.control not in CONTROLS:
-            raise ValueError(unknown("control", self.control, CONTROLS))
+        suite = suites.get(self.suite)
+        suite.check(self.robots, self.tasks)
+        self.tasks = suite.expand(self.tasks)
+        if self.episodes < 1 or self.workers < 1:
+            raise ValueError("episodes and workers must be at least 1")
+        self.control = self.control or suite.controls[0]
+        if self.control not in suite.controls:
+            raise ValueError(
+                unknown(f"control of suite {self.suite}", self.control, suite.controls)
+            )
         if self.action_noise > 0 and self.control != "joint":
             raise ValueError(
                 "action_noise is in radians of joint targets: use it with control=joint"
@@ -82,11 +87,15 @@ def make_worker_class():
 
         def __init__(
             self,
+            suite: str,
             image_size: int,
             action_noise: float = 0.0,
             control: str = "joint",
             after_success: int = 0,
         ):
+            from vla import suites
+
+            self.suite = suites.get(suite)
             self.image_size = image_size
             self.action_noise = action_noise
             self.control = control
@@ -97,11 +106,10 @@ def make_worker_class():
             import numpy as np
 
             from vla import rollout
-            from vla.envs.tabletop_env import TabletopEnv
 
             if (robot, task) not in self.envs:
-                self.envs[robot, task] = TabletopEnv(
-                    robot=robot, task=task, image_size=self.image_size, control=self.control
+                self.envs[robot, task] = self.suite.make(
+                    robot, task, image_size=self.image_size, control=self.control
                 )
             env = self.envs[robot, task]
             perturb = None
@@ -184,60 +192,52 @@ def collect(cfg: CollectConfig) -> CollectSummary:
             log_to_driver=False,
         )
     worker_cls = make_worker_class()
-
-    def new_worker():
-        return worker_cls.remote(cfg.image_size, cfg.action_noise, cfg.control, cfg.after_success)
-
-    workers = [new_worker() for _ in range(cfg.workers)]
-    pending = {}  # object ref -> (worker slot, job)
-
-    def submit(slot):
-        for cell in cells:
-            job = next_job(cell)
-            if job is not None:
-                ref = workers[slot].run.remote(*job, cfg.instruction_set)
-                pending[ref] = (slot, job)
-                return
-
-    for slot in range(len(workers)):
-        for _ in range(2):  # two in flight per worker keeps each busy while the driver writes
-            submit(slot)
-
+    pool = ActorPool(
+        lambda: worker_cls.remote(
+            cfg.suite, cfg.image_size, cfg.action_noise, cfg.control, cfg.after_success
+        ),
+        cfg.workers,
+    )
     bar = None
     if cfg.progress:
         from tqdm import tqdm
 
         bar = tqdm(total=sum(needed.values()), desc="collect", unit="episode")
+
+    def next_any():
+        return next((job for cell in cells if (job := next_job(cell)) is not None), None)
+
+    def handle(job, result):
+        cell = job[:2]
+        in_flight[cell] -= 1
+        if result["success"]:
+            frames = result.pop("frames")
+            episode_io.write_episode(layout.staged_path(root, *job), result, frames)
+            done.add(job)
+            needed[cell] -= 1
+            summary.written += 1
+            summary.successes[cell] += 1
+            if bar:
+                bar.update(1)
+        else:
+            summary.failures[cell] += 1
+
+    def lost(job):  # its actor died: run the same episode again
+        cell = job[:2]
+        in_flight[cell] -= 1
+        budget[cell] += 1
+        retry[cell].append(job[2])
+
     try:
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            ref = ready[0]
-            slot, job = pending.pop(ref)
-            cell = job[:2]
-            in_flight[cell] -= 1
-            try:
-                result = ray.get(ref)
-            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError):
-                # The actor died: replace it and run the same episode again.
-                summary.worker_restarts += 1
-                workers[slot] = new_worker()
-                budget[cell] += 1
-                retry[cell].append(job[2])
-                submit(slot)
-                continue
-            if result["success"]:
-                frames = result.pop("frames")
-                episode_io.write_episode(layout.staged_path(root, *job), result, frames)
-                done.add(job)
-                needed[cell] -= 1
-                summary.written += 1
-                summary.successes[cell] += 1
-                if bar:
-                    bar.update(1)
-            else:
-                summary.failures[cell] += 1
-            submit(slot)
+        pool.run(
+            next_job=next_any,
+            call=lambda worker, job: worker.run.remote(*job, cfg.instruction_set),
+            handle=handle,
+            lost=lost,
+            in_flight=2,  # two per worker keep each busy while the driver writes
+        )
     finally:
+        summary.worker_restarts = pool.restarts
         if bar:
             bar.close()
         if _has_episodes(root):

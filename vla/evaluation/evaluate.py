@@ -17,6 +17,7 @@ from pathlib import Path
 
 from vla.embodiment import control_of
 from vla.evaluation import report, resume
+from vla.ray_pool import ActorPool
 
 EXPERT = "expert"
 
@@ -39,11 +40,14 @@ class EvalConfig:
     progress: bool = True
     n_action_steps: int | None = None  # actions run per predicted chunk; None: the checkpoint's
     conditions: list[str] = field(default_factory=list)
+    suite: str = "tabletop"  # vla.suites: tabletop | metaworld
 
     def __post_init__(self):
-        from vla.envs.registration import check_cells
+        from vla import suites
 
-        check_cells(self.robots, self.tasks)
+        suite = suites.get(self.suite)
+        suite.check(self.robots, self.tasks)
+        self.tasks = suite.expand(self.tasks)
         if self.episodes < 1 or self.workers < 1:
             raise ValueError("episodes and workers must be at least 1")
         if self.policy_path != EXPERT and not Path(self.policy_path).exists():
@@ -154,6 +158,7 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
 
         def make_worker():
             return EvalWorker.remote(
+                cfg.suite,
                 size,
                 server,
                 n_steps,
@@ -163,40 +168,20 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
                 controls,
             )
 
-        workers = [make_worker() for _ in range(cfg.workers)]
+        pool = ActorPool(make_worker, cfg.workers)
         queue = list(reversed(jobs))
-        pending = {}
-
-        def submit(slot):
-            if queue:
-                job = queue.pop()
-                pending[workers[slot].run.remote(job)] = (slot, job)
-
-        for slot in range(len(workers)):
-            submit(slot)
         bar = None
         if cfg.progress:
             from tqdm import tqdm
 
             bar = tqdm(total=len(jobs), desc="eval", unit="episode")
-        restarts = 0
         with open(episodes_path, "a") as sink:
-            while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1)
-                slot, job = pending.pop(ready[0])
-                try:
-                    result = ray.get(ready[0])
-                except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError):
-                    restarts += 1  # the worker died mid-episode: a new one runs it again
-                    workers[slot] = make_worker()
-                    queue.append(job)
-                    submit(slot)
-                    continue
+
+            def handle(job, result):
                 video = result.pop("video", None)
                 if video:
-                    (
-                        output / "videos" / f"{job['robot']}_{job['task']}_seed{job['seed']}.mp4"
-                    ).write_bytes(video)
+                    name = f"{job['robot']}_{job['task']}_seed{job['seed']}.mp4"
+                    (output / "videos" / name).write_bytes(video)
                 sink.write(json.dumps(result) + "\n")
                 sink.flush()
                 os.fsync(sink.fileno())
@@ -204,8 +189,15 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
                 if bar:
                     bar.update(1)
                 if hooks is not None:
-                    hooks(len(done_records), workers)
-                submit(slot)
+                    hooks(len(done_records), pool.actors)
+
+            pool.run(
+                next_job=lambda: queue.pop() if queue else None,
+                call=lambda worker, job: worker.run.remote(job),
+                handle=handle,
+                lost=queue.append,  # the worker died mid-episode: a new one runs it again
+            )
+        restarts = pool.restarts
         if bar:
             bar.close()
         batching = ray.get(server.stats.remote()) if server is not None else None

@@ -10,8 +10,6 @@ from collections import deque
 
 import ray
 
-COLORS = ("red", "green", "blue")
-
 
 @ray.remote
 class PolicyServer:
@@ -72,6 +70,7 @@ class EvalWorker:
 
     def __init__(
         self,
+        suite: str,
         image_size: int,
         server=None,
         n_action_steps: int = 1,
@@ -80,6 +79,9 @@ class EvalWorker:
         privileged_target: bool = False,
         controls: dict[str, str] | None = None,
     ):
+        from vla import suites
+
+        self.suite = suites.get(suite)
         self.image_size, self.server, self.n = image_size, server, n_action_steps
         self.privileged = privileged_target
         self.controls = controls or {}  # robot -> the env control its policy was trained on
@@ -91,16 +93,11 @@ class EvalWorker:
 
     def _env(self, robot, task, images: bool):
         """The scripted expert reads state, not pixels: skip rendering unless a video is wanted."""
-        from vla.envs.tabletop_env import TabletopEnv
-
         key = (robot, task, images)
         if key not in self.envs:
-            self.envs[key] = TabletopEnv(
-                robot=robot,
-                task=task,
-                image_size=self.image_size,
-                image_obs=images,
-                control=self.controls.get(robot, "joint"),
+            control = self.controls.get(robot, self.suite.controls[0])
+            self.envs[key] = self.suite.make(
+                robot, task, image_size=self.image_size, image_obs=images, control=control
             )
         return self.envs[key]
 
@@ -110,14 +107,11 @@ class EvalWorker:
 
         def act(obs):
             if not queue:
-                if self.privileged:  # the diagnosis policy is told where the named cube lies
-                    episode = env.unwrapped.episode
-                    obs = {**obs, "target_xy": episode.placements[f"cube_{episode.target}"][:2]}
                 start = time.perf_counter()
                 chunk = ray.get(self.server.predict.remote(obs, robot))
                 wait = time.perf_counter() - start if self.measured else self.latency
                 if wait:
-                    env.unwrapped.hold(wait)  # the world moves on while the policy thinks
+                    env.policy_took(wait)  # the world moves on while the policy thinks
                     held.append(wait)
                 queue.extend(chunk[: self.n])
             return queue.popleft()
@@ -126,24 +120,24 @@ class EvalWorker:
 
     def run(self, job: dict) -> dict:
         from vla import rollout
+        from vla.envs import wrappers
 
         env = self._env(
             job["robot"], job["task"], images=self.server is not None or job.get("video", False)
         )
-        options = {"instruction_set": "heldout" if job["condition"] == "heldout" else "train"}
-        if job["condition"] == "shuffled":
-            # Same scene, an instruction naming another cube: does the policy listen at all?
-            env.reset(seed=job["seed"], options=options)
-            target = env.unwrapped.episode.target
-            wrong = COLORS[(COLORS.index(target) + 1) % len(COLORS)]
-            options["instruction"] = env.unwrapped.instruction.replace(target, wrong)
+        if self.privileged:  # the diagnosis policy is told where the named cube lies
+            env = wrappers.PrivilegedTarget(env)
+        if job["condition"] == "heldout":
+            env = wrappers.HeldOutPhrasing(env)
+        elif job["condition"] == "shuffled":
+            env = wrappers.ShuffledInstruction(env)
         held: list[float] = []
-        act = (
-            env.unwrapped.expert()
-            if self.server is None
-            else self._policy_act(env, job["robot"], held)
-        )
-        result = rollout.run_episode(env, act, job["seed"], options, record=job.get("video", False))
+        if self.server is None:
+            act = env.unwrapped.expert()
+        else:
+            env = wrappers.LatencyInTheLoop(env)
+            act = self._policy_act(env, job["robot"], held)
+        result = rollout.run_episode(env, act, job["seed"], record=job.get("video", False))
         result["condition"] = job["condition"]
         result["policy_wait_s"] = sum(held)
         if job.get("video"):

@@ -1,0 +1,70 @@
+"""The suites of environments that collection and evaluation can run: our tabletop and
+Meta-World, behind one registry. A suite names its robots and tasks (with named groups of tasks,
+such as Meta-World's `mt10`), checks a choice of them with a message that lists the valid ones,
+and makes one env for a (robot, task). Every env it makes follows the contract that
+`vla.rollout.run_episode` reads (reset's info["episode"], step's info["is_success"] and
+"elapsed_steps"), has a scripted `expert()`, and `hold(seconds)` for latency in the loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from vla.suggest import unknown
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    robots: tuple[str, ...]
+    tasks: tuple[str, ...]
+    make_env: Callable[..., object]  # (robot, task, image_size, image_obs, control) -> env
+    controls: tuple[str, ...]  # the action spaces its envs offer; the first is the default
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> tasks
+
+    def expand(self, tasks: list[str]) -> list[str]:
+        """Task names with group names replaced by their tasks (in order, without repeats)."""
+        out: list[str] = []
+        for t in tasks:
+            for name in self.groups.get(t, (t,)):
+                if name not in out:
+                    out.append(name)
+        return out
+
+    def check(self, robots: list[str], tasks: list[str]) -> None:
+        """ValueError naming the valid choices for any unknown robot or task."""
+        for r in robots:
+            if r not in self.robots:
+                raise ValueError(unknown("robot", r, self.robots))
+        for t in tasks:
+            if t not in self.tasks and t not in self.groups:
+                raise ValueError(unknown("task", t, [*self.groups, *self.tasks]))
+
+    def make(self, robot: str, task: str, image_size: int = 128, image_obs: bool = True, **kw):
+        return self.make_env(robot, task, image_size=image_size, image_obs=image_obs, **kw)
+
+
+def _tabletop() -> Suite:
+    from vla.envs.robots.registry import ROBOTS
+    from vla.envs.tasks.registry import TASKS
+
+    def make(robot, task, image_size, image_obs, control="joint"):
+        from vla.envs.tabletop_env import TabletopEnv
+
+        return TabletopEnv(
+            robot=robot, task=task, image_size=image_size, image_obs=image_obs, control=control
+        )
+
+    from vla.envs.tabletop_env import CONTROLS
+
+    return Suite("tabletop", tuple(ROBOTS), tuple(TASKS), make, tuple(CONTROLS))
+
+
+FACTORIES: dict[str, Callable[[], Suite]] = {"tabletop": _tabletop}
+
+
+def get(name: str) -> Suite:
+    if name not in FACTORIES:
+        raise ValueError(unknown("suite", name, list(FACTORIES)))
+    return FACTORIES[name]()
