@@ -37,13 +37,15 @@ def golden_inputs(policy) -> dict[str, torch.Tensor]:
     size, cams = policy.config.image_size, len(policy.config.cameras)
     out = {}
     for robot in policy.robots:
-        mean = torch.zeros(policy.max_dim)
+        mean = torch.zeros(policy.max_state_dim)
         st = policy.stats[robot]["observation.state"]["mean"]
         mean[: len(st)] = torch.tensor(st)
         out[f"{robot}.images"] = torch.randint(
             0, 256, (1, cams, 3, size, size), generator=g, dtype=torch.uint8
         )
-        out[f"{robot}.state"] = mean[None] + 0.05 * torch.randn(1, policy.max_dim, generator=g)
+        out[f"{robot}.state"] = mean[None] + 0.05 * torch.randn(
+            1, policy.max_state_dim, generator=g
+        )
         if policy.config.reads_true_target:
             out[f"{robot}.target_xy"] = torch.tensor([[0.45, 0.1]])  # metres, on the table
     return out

@@ -67,6 +67,11 @@ class VLAPolicy(nn.Module):
             )
         dims = {r: s.action_dim for r, s in self.schemas.items()}
         self.max_dim = max(dims.values())
+        self.max_state_dim = max(s.state_dim for s in self.schemas.values())
+        if config.action_mode == "relative" and any(
+            s.state_dim != s.action_dim for s in self.schemas.values()
+        ):
+            raise ValueError("policy.action_mode=relative needs states as wide as the actions")
         bb = backbone or backbone_lib.load(
             backbone_lib.BackboneConfig(
                 name=config.backbone, num_layers=config.num_layers, dtype=config.dtype
@@ -80,7 +85,10 @@ class VLAPolicy(nn.Module):
         self.lm = bb.model
         width = self.lm.config.hidden_size
         self.normalizer = Normalizer(
-            self.stats, self.max_dim, relative=config.action_mode == "relative"
+            self.stats,
+            self.max_dim,
+            relative=config.action_mode == "relative",
+            max_state_dim=self.max_state_dim,
         )
         not_tcp = [r for r, s in self.schemas.items() if tuple(s.joint_names[:2]) != TCP_XY]
         if config.anchor_xy and not_tcp:
@@ -422,7 +430,7 @@ class VLAPolicy(nn.Module):
         images = (
             torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2)[None].to(device)
         )  # (1, C, 3, H, W)
-        padded = np.zeros(self.max_dim, np.float32)
+        padded = np.zeros(self.max_state_dim, np.float32)
         padded[: schema.state_dim] = state
         target = None
         if self.config.reads_true_target:

@@ -52,3 +52,15 @@ def test_unknown_fields_are_refused():
     data = make().to_dict() | {"colour": "red"}
     with pytest.raises(ValueError, match="unknown fields"):
         Embodiment.from_dict(data)
+
+
+def test_the_state_is_described_apart_from_the_action():
+    """A schema saved before `state_names` existed reads as a state that mirrors the action; one
+    with its own state names has the state's width, not the action's."""
+    old = {k: v for k, v in make().to_dict().items() if k != "state_names"}
+    mirrored = Embodiment.from_dict(old)
+    assert mirrored.state_dim == mirrored.action_dim
+    assert mirrored.state_entry_names == mirrored.action_names
+    own = Embodiment.from_dict({**old, "state_names": ["x", "y", "z", "opening"]})
+    assert own.state_dim == 4 and own.action_dim == mirrored.action_dim
+    assert Embodiment.from_dict(own.to_dict()) == own

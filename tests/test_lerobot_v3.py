@@ -27,6 +27,7 @@ from vla.datasets.loader import EpisodeDataset
 from vla.policies.vla_policy import VLAPolicy
 
 LEROBOT_PYTHON = os.environ.get("VLA_LEROBOT_PYTHON")
+STATE_WIDTH = 3
 needs_lerobot = pytest.mark.skipif(
     not LEROBOT_PYTHON,
     reason="set VLA_LEROBOT_PYTHON to a Python with lerobot==0.4.4 installed (docs/dataset.md): "
@@ -112,12 +113,16 @@ def test_frames_actions_and_stats_are_what_was_collected(packed):
 
 def foreign_copy(packed_root, dst):
     """ur5e's dataset as someone else would publish it: the front camera under another key, no
-    wrist camera, no vla records, another robot_type."""
+    wrist camera, no vla records, another robot_type, and a state narrower than the action
+    (the first STATE_WIDTH entries)."""
     src = packed_root / "ur5e"
     shutil.copytree(src / "meta", dst / "meta")
     (dst / "meta" / "stats.json").unlink()  # not every published dataset has one
     for path in v3.data_files(src):
         table = pq.read_table(path).drop_columns([f"{layout.IMAGE_PREFIX}wrist"])
+        state = v3.vectors(table[layout.STATE])[:, :STATE_WIDTH]
+        column = table.column_names.index(layout.STATE)
+        table = table.set_column(column, layout.STATE, v3.fixed_list(state))
         names = [n.replace("images.front", "images.top") for n in table.column_names]
         out = dst / path.relative_to(src)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -128,6 +133,7 @@ def foreign_copy(packed_root, dst):
     features = info["features"]
     features.pop(f"{layout.IMAGE_PREFIX}wrist")
     features[f"{layout.IMAGE_PREFIX}top"] = features.pop(f"{layout.IMAGE_PREFIX}front")
+    features[layout.STATE] = v3.vector_feature(STATE_WIDTH, ["x", "y", "z"])
     (dst / v3.INFO).write_text(json.dumps({**info, "robot_type": "ur5e_real"}))
     return dst
 
@@ -150,6 +156,7 @@ def test_a_mixture_reads_anyones_dataset_through_its_mapping(packed, tmp_path):
     schema = ds.schemas["ur5e_real"]
     ours = meta.open_sources(dst / "ur5e")[0].embodiment
     assert schema.action_dim == ours.action_dim and schema.joint_names == ours.joint_names
+    assert schema.state_dim == STATE_WIDTH and schema.state_names == ("x", "y", "z")
     assert schema.control_hz == ours.control_hz and schema.cameras == ("front",)
     sample = ds[0]
     assert sample["robot"] == "ur5e_real" and sample["images"].shape == (1, 3, 32, 32)
@@ -191,7 +198,7 @@ def train_tiny(dataset_path, output, *extra):
     )
 
 
-def assert_trained_for(output, robot, dim):
+def assert_trained_for(output, robot, dim, state_dim):
     lines = (output / "metrics.jsonl").read_text().splitlines()
     vals = [json.loads(line)["val_loss"] for line in lines if "val_loss" in line]
     assert vals and np.isfinite(vals).all()
@@ -200,7 +207,7 @@ def assert_trained_for(output, robot, dim):
     chunk = policy.predict_action_chunk(
         {
             "images": {"front": np.zeros((32, 32, 3), np.uint8)},
-            "state": np.zeros(dim),
+            "state": np.zeros(state_dim),
             "instruction": "lift the red cube",
         },
         robot,
@@ -215,7 +222,7 @@ def test_vla_train_learns_from_a_foreign_dataset_by_its_manifest(packed, tmp_pat
     manifest = write_manifest(tmp_path / "mix.json", [entry])
     out = train_tiny(manifest, tmp_path / "run")
     assert out.returncode == 0, out.stderr[-3000:]
-    assert_trained_for(tmp_path / "run", "arm", 7)
+    assert_trained_for(tmp_path / "run", "arm", 7, STATE_WIDTH)
 
 
 @needs_lerobot
@@ -327,4 +334,4 @@ def test_a_dataset_written_by_lerobots_own_writer_trains_with_vla_train(packed, 
     np.testing.assert_allclose(first["actions"][0].numpy()[:7], mine[0][1]["action"][0])
     run = train_tiny(manifest, tmp_path / "run")
     assert run.returncode == 0, run.stderr[-3000:]
-    assert_trained_for(tmp_path / "run", "ur5e_follower", 7)
+    assert_trained_for(tmp_path / "run", "ur5e_follower", 7, 7)

@@ -20,10 +20,14 @@ RELATIVE_KEY = "action.relative"
 
 
 class Normalizer:
-    def __init__(self, stats: dict, max_dim: int, relative: bool = False):
-        """stats: {robot: {"observation.state": {...}, "action": {...}}} (meta/stats.json)."""
+    def __init__(
+        self, stats: dict, max_dim: int, relative: bool = False, max_state_dim: int | None = None
+    ):
+        """stats: {robot: {"observation.state": {...}, "action": {...}}}; actions are padded to
+        `max_dim` entries, states to `max_state_dim` (default: the same)."""
         self.stats = stats
         self.max_dim = max_dim
+        self.max_state_dim = max_state_dim or max_dim
         self.relative = relative
         self._t = {}
         for robot, s in stats.items():
@@ -35,8 +39,8 @@ class Normalizer:
             st, ac = s["observation.state"], s[RELATIVE_KEY if relative else "action"]
             arm = len(ac["q01"]) - 1  # every entry but the gripper's is relative
             self._t[robot] = {
-                "state_mean": self._pad(st["mean"], 0.0),
-                "state_std": self._pad(st["std"], 1.0).clamp_min(EPS),
+                "state_mean": self._pad(st["mean"], 0.0, self.max_state_dim),
+                "state_std": self._pad(st["std"], 1.0, self.max_state_dim).clamp_min(EPS),
                 "action_low": self._pad(ac["q01"], -1.0),
                 "action_high": self._pad(ac["q99"], 1.0),
             }
@@ -49,8 +53,8 @@ class Normalizer:
             t["action_low"] = torch.where(flat, t["action_low"] - 0.5, t["action_low"])
             t["action_high"] = torch.where(flat, t["action_high"] + 0.5, t["action_high"])
 
-    def _pad(self, values, fill: float) -> torch.Tensor:
-        out = torch.full((self.max_dim,), fill, dtype=torch.float32)
+    def _pad(self, values, fill: float, width: int | None = None) -> torch.Tensor:
+        out = torch.full((width or self.max_dim,), fill, dtype=torch.float32)
         out[: len(values)] = torch.tensor(values, dtype=torch.float32)
         return out
 

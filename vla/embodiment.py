@@ -21,7 +21,8 @@ class Embodiment:
 
     Actions are `len(joint_names) + 1` numbers: one per arm joint, in `action_mode` units, then
     the gripper command in [0, 1] where `gripper_sign` says which end closes (+1: 1 = closed).
-    State is the measured arm joint positions (rad) followed by the gripper opening in [0, 1].
+    State is described on its own by `state_names` (its width is theirs); empty means the
+    state mirrors the action: the measured arm joints (or TCP pose), then the gripper opening.
     """
 
     name: str
@@ -35,6 +36,7 @@ class Embodiment:
     control_hz: float
     cameras: tuple[str, ...]
     description: str = ""
+    state_names: tuple[str, ...] = ()
 
     def __post_init__(self):
         n = len(self.joint_names) + 1
@@ -60,7 +62,11 @@ class Embodiment:
 
     @property
     def state_dim(self) -> int:
-        return len(self.joint_names) + 1
+        return len(self.state_names) or self.action_dim
+
+    @property
+    def state_entry_names(self) -> tuple[str, ...]:
+        return self.state_names or self.action_names
 
     @property
     def action_names(self) -> tuple[str, ...]:

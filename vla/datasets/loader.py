@@ -78,6 +78,7 @@ class EpisodeDataset(Dataset):
                 f'{sorted(shared)}); map them in the manifest entries\' "cameras"'
             )
         self.max_dim = max(s.action_dim for s in self.schemas.values())
+        self.max_state_dim = max(s.state_dim for s in self.schemas.values())
         # Each episode: its record plus "source" (which dataset) and "row" (its place there).
         table = [
             {**record, "source": k, "row": row}
@@ -160,8 +161,8 @@ class EpisodeDataset(Dataset):
         is_pad = steps >= n
         actions = np.zeros((self.horizon, self.max_dim), np.float32)  # (H, D)
         actions[:, :dim] = data["action"][np.minimum(steps, n - 1)]
-        state = np.zeros(self.max_dim, np.float32)  # (D,)
-        state[:dim] = data["state"][t]
+        state = np.zeros(self.max_state_dim, np.float32)  # (S,)
+        state[: data["state"].shape[1]] = data["state"][t]
         dim_mask = np.zeros(self.max_dim, bool)
         dim_mask[:dim] = True
         images = torch.from_numpy(

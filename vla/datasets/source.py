@@ -82,12 +82,6 @@ class Source:
             return Embodiment.from_dict(self.records[0]["embodiment"])
         features = self.info["features"]
         widths = [features[k]["shape"][0] for k in (self.entry.state, self.entry.action)]
-        if widths[0] != widths[1]:
-            raise ValueError(
-                f"{self.root}: {self.entry.state} has {widths[0]} numbers and "
-                f"{self.entry.action} {widths[1]}; the embodiment schema needs them equal, so "
-                'give the entry a state key of the action\'s width or an "embodiment"'
-            )
         names = feature_names(features[self.entry.action], widths[1])
         action = np.concatenate([a for _, _, a in self.state_action()])
         low, high = action.min(0), action.max(0)
@@ -104,6 +98,7 @@ class Source:
             control_hz=float(self.info["fps"]),
             cameras=tuple(self.cameras),
             description=f"from {self.root} (robot_type {self.info.get('robot_type')})",
+            state_names=tuple(feature_names(features[self.entry.state], widths[0])),
         )
 
     def image_shape(self, camera: str) -> tuple[int, ...]:
