@@ -1,4 +1,5 @@
-"""Gymnasium ids `vla/<Task>-<Robot>-v0` for every task x robot, registered lazily.
+"""Gymnasium ids `vla/<Task>-<Robot>-v0` for every tabletop task x robot and
+`vla/MetaWorld-<task>-v0` for every Meta-World task, registered lazily.
 
 Importing this module registers them (the env classes load only on `gym.make`). Gymnasium can
 import it for you: `gym.make("vla.envs.registration:vla/Lift-Panda-v0")`. (`vla.envs` itself is
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 import gymnasium
 
+from vla.envs.metaworld_language import TASKS as METAWORLD_TASKS
 from vla.envs.robots.registry import ROBOTS
 from vla.envs.tasks.registry import TASKS
 
 ENTRY_POINT = "vla.envs.tabletop_env:TabletopEnv"
+METAWORLD_ENTRY_POINT = "vla.envs.metaworld_env:MetaWorldEnv"
 TITLES = {"so101": "SO101", "ur5e": "UR5e"}  # how a robot's name reads inside an env id
 
 
@@ -37,6 +40,10 @@ def check_cells(robots: list[str], tasks: list[str]) -> None:
             raise ValueError(unknown("task", t, TASKS))
 
 
+def metaworld_id(task: str) -> str:
+    return f"vla/MetaWorld-{task}-v0"
+
+
 def register_all() -> list[str]:
     ids = all_ids()
     for id_, (task, robot) in ids.items():
@@ -44,7 +51,12 @@ def register_all() -> list[str]:
             gymnasium.register(
                 id=id_, entry_point=ENTRY_POINT, kwargs={"robot": robot, "task": task}
             )
-    return list(ids)
+    for task in METAWORLD_TASKS:
+        if metaworld_id(task) not in gymnasium.registry:
+            gymnasium.register(
+                id=metaworld_id(task), entry_point=METAWORLD_ENTRY_POINT, kwargs={"task": task}
+            )
+    return [*ids, *(metaworld_id(t) for t in METAWORLD_TASKS)]
 
 
 register_all()

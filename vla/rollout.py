@@ -84,6 +84,8 @@ def run_episode(
         "image_size": list(facts["image_size"]),
         "initial_state": initial,
     }
+    if facts.get("group"):  # e.g. Meta-World's difficulty: results are reported per group too
+        result["group"] = facts["group"]
     if track is not None:
         result["target_track"] = target_track(track)
     if record:

@@ -61,7 +61,22 @@ def _tabletop() -> Suite:
     return Suite("tabletop", tuple(ROBOTS), tuple(TASKS), make, tuple(CONTROLS))
 
 
-FACTORIES: dict[str, Callable[[], Suite]] = {"tabletop": _tabletop}
+def _metaworld() -> Suite:
+    from vla.envs import metaworld_language as language
+    from vla.envs.metaworld_env import CONTROL, ROBOT
+
+    def make(robot, task, image_size, image_obs, control=CONTROL):
+        from vla.envs.metaworld_env import MetaWorldEnv
+
+        return MetaWorldEnv(
+            task=task, robot=robot, image_size=image_size, image_obs=image_obs, control=control
+        )
+
+    groups = {"mt10": language.MT10, "mt50": language.TASKS, **language.DIFFICULTY}
+    return Suite("metaworld", (ROBOT,), language.TASKS, make, (CONTROL,), groups)
+
+
+FACTORIES: dict[str, Callable[[], Suite]] = {"tabletop": _tabletop, "metaworld": _metaworld}
 
 
 def get(name: str) -> Suite:

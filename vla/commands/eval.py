@@ -8,7 +8,7 @@ from vla.evaluation.evaluate import EvalConfig, evaluate
 def run(cfg) -> int:
     config = EvalConfig(
         policy_path=str(cfg.policy.path),
-        robots=list(cfg.robots),
+        robots=list(cfg.robots) if cfg.robots else None,
         tasks=list(cfg.tasks),
         episodes=cfg.episodes,
         output=cfg.output,

@@ -20,7 +20,7 @@ from vla.ray_pool import ActorPool
 
 @dataclass
 class CollectConfig:
-    robots: list[str]
+    robots: list[str] | None  # None: every robot of the suite
     tasks: list[str]
     episodes: int  # successful episodes per robot x task
     output: str
@@ -47,6 +47,7 @@ class CollectConfig:
         from vla.suggest import unknown
 
         suite = suites.get(self.suite)
+        self.robots = list(self.robots or suite.robots)
         suite.check(self.robots, self.tasks)
         self.tasks = suite.expand(self.tasks)
         if self.episodes < 1 or self.workers < 1:

@@ -25,7 +25,7 @@ EXPERT = "expert"
 @dataclass
 class EvalConfig:
     policy_path: str
-    robots: list[str]
+    robots: list[str] | None  # None: every robot of the suite
     tasks: list[str]
     episodes: int = 50
     output: str = "outputs/eval"
@@ -46,6 +46,7 @@ class EvalConfig:
         from vla import suites
 
         suite = suites.get(self.suite)
+        self.robots = list(self.robots or suite.robots)
         suite.check(self.robots, self.tasks)
         self.tasks = suite.expand(self.tasks)
         if self.episodes < 1 or self.workers < 1:

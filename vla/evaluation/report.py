@@ -20,24 +20,38 @@ LABELS = {
 
 def cells(records: list[dict], condition: str) -> list[dict]:
     tally = defaultdict(lambda: [0, 0])
+    groups = {}
     for r in records:
         if r["condition"] == condition:
             tally[r["robot"], r["task"]][0] += int(r["success"])
             tally[r["robot"], r["task"]][1] += 1
+            if r.get("group"):
+                groups[r["robot"], r["task"]] = r["group"]
     out = []
     for (robot, task), (s, n) in sorted(tally.items()):
         lo, hi = wilson(s, n)
-        out.append(
-            {
-                "robot": robot,
-                "task": task,
-                "episodes": n,
-                "successes": s,
-                "success_rate": s / n,
-                "ci95": [lo, hi],
-            }
-        )
+        cell = {
+            "robot": robot,
+            "task": task,
+            "episodes": n,
+            "successes": s,
+            "success_rate": s / n,
+            "ci95": [lo, hi],
+        }
+        if (robot, task) in groups:
+            cell["group"] = groups[robot, task]
+        out.append(cell)
     return out
+
+
+def by_group(rows: list[dict]) -> dict[str, dict]:
+    """Each task group's summary (Meta-World's difficulty: the mean over its tasks, as the
+    SmolVLA paper reports them), in the order the groups first appear."""
+    grouped = defaultdict(list)
+    for c in rows:
+        if "group" in c:
+            grouped[c["group"]].append(c)
+    return {g: {"tasks": len(r), **summary(r)} for g, r in grouped.items()}
 
 
 def summary(rows: list[dict]) -> dict:
@@ -53,7 +67,10 @@ def write(output: Path, records: list[dict], meta: dict) -> dict:
     results = {
         **meta,
         "cells": by_condition.get("train", []),
-        "conditions": {c: {"cells": rows, **summary(rows)} for c, rows in by_condition.items()},
+        "conditions": {
+            c: {"cells": rows, **summary(rows), "groups": by_group(rows)}
+            for c, rows in by_condition.items()
+        },
     }
     atomic.write_json(output / "results.json", results)
     atomic.write_bytes(output / "results.md", markdown(results).encode())
@@ -77,6 +94,18 @@ def markdown(results: dict) -> str:
                 f"{100 * c['success_rate']:.0f}% | {100 * lo:.0f}-{100 * hi:.0f}% |"
             )
         lines.append("")
+        if block.get("groups"):
+            lines += [
+                "| group | tasks | episodes | mean success over its tasks | pooled 95% CI |",
+                "| --- | --- | --- | --- | --- |",
+            ]
+            for name, g in block["groups"].items():
+                lo, hi = g["pooled_ci95"]
+                lines.append(
+                    f"| {name} | {g['tasks']} | {g['episodes']} | "
+                    f"{100 * g['mean_success']:.1f}% | {100 * lo:.0f}-{100 * hi:.0f}% |"
+                )
+            lines.append("")
     if "episodes_per_s" in results:
         lines.append(
             f"{results['episodes']} episodes in {results['seconds']:.0f} s ({results['episodes_per_s']:.2f} episodes/s, {results['workers']} workers)."

@@ -1,0 +1,368 @@
+"""Instructions for the 50 Meta-World tasks: phrasings used for training and held-out paraphrases
+that no demonstration uses, written here from what each task asks (the Meta-World paper's task
+list, Yu et al. 2019), like the tabletop's `envs/language.py`.
+
+Difficulty groups as the SmolVLA and LeRobot Meta-World reports use them (easy 28, medium 11,
+hard 6, very hard 5; the grouping of Seo et al. 2022, as listed in lerobot 0.4.4's
+metaworld_config.json), and the MT10 set of Meta-World itself.
+"""
+
+from __future__ import annotations
+
+# task -> (training phrasings, held-out phrasings)
+PHRASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "assembly": (
+        ("put the ring onto the peg", "fit the nut over the peg", "assemble the nut on the peg"),
+        ("slide the round nut down onto the post",),
+    ),
+    "basketball": (
+        ("dunk the ball into the hoop", "put the basketball in the basket", "score with the ball"),
+        ("drop the ball through the ring",),
+    ),
+    "bin-picking": (
+        (
+            "move the puck to the other bin",
+            "take the puck from one bin to the other",
+            "transfer the puck between the bins",
+        ),
+        ("carry the puck over into the second bin",),
+    ),
+    "box-close": (
+        ("close the box with its lid", "put the lid on the box", "cover the box"),
+        ("place the cover on top of the box",),
+    ),
+    "button-press-topdown": (
+        (
+            "press the button from above",
+            "push the button down from the top",
+            "press down on the button",
+        ),
+        ("hit the button straight down",),
+    ),
+    "button-press-topdown-wall": (
+        (
+            "press the button from above behind the wall",
+            "reach over the wall and press the button down",
+            "push the button down past the wall",
+        ),
+        ("get around the wall and hit the button from the top",),
+    ),
+    "button-press": (
+        ("press the button", "push the button in", "press the button forward"),
+        ("poke the button on the box",),
+    ),
+    "button-press-wall": (
+        (
+            "press the button behind the wall",
+            "go around the wall and press the button",
+            "push the button past the wall",
+        ),
+        ("get past the wall to push the button in",),
+    ),
+    "coffee-button": (
+        (
+            "press the coffee machine's button",
+            "push the button on the coffee maker",
+            "start the coffee machine",
+        ),
+        ("hit the switch on the coffee machine",),
+    ),
+    "coffee-pull": (
+        (
+            "pull the mug out from the coffee machine",
+            "take the cup away from the coffee maker",
+            "draw the mug back from the machine",
+        ),
+        ("slide the cup out of the coffee machine",),
+    ),
+    "coffee-push": (
+        (
+            "push the mug under the coffee machine",
+            "slide the cup into the coffee maker",
+            "move the mug beneath the spout",
+        ),
+        ("shove the cup under the coffee machine",),
+    ),
+    "dial-turn": (
+        ("turn the dial", "rotate the dial around", "twist the knob"),
+        ("spin the dial half a turn",),
+    ),
+    "disassemble": (
+        (
+            "take the ring off the peg",
+            "lift the nut off the peg",
+            "pull the nut up and off the post",
+        ),
+        ("remove the round nut from the peg",),
+    ),
+    "door-close": (
+        ("close the door", "shut the door", "swing the door closed"),
+        ("push the open door shut",),
+    ),
+    "door-lock": (
+        ("lock the door", "turn the lock to lock the door", "rotate the door lock closed"),
+        ("twist the door's lock into place",),
+    ),
+    "door-open": (
+        ("open the door", "pull the door open", "swing the door open"),
+        ("get the door open by its handle",),
+    ),
+    "door-unlock": (
+        ("unlock the door", "turn the lock to unlock the door", "rotate the door lock open"),
+        ("twist the door's lock free",),
+    ),
+    "hand-insert": (
+        (
+            "put the gripper into the hole",
+            "insert the hand in the hole",
+            "place the gripper inside the hole",
+        ),
+        ("lower your hand into the opening",),
+    ),
+    "drawer-close": (
+        ("close the drawer", "push the drawer shut", "slide the drawer closed"),
+        ("shove the drawer back in",),
+    ),
+    "drawer-open": (
+        ("open the drawer", "pull the drawer open", "slide the drawer out"),
+        ("draw the drawer out by its handle",),
+    ),
+    "faucet-open": (
+        ("turn the faucet on", "open the tap", "rotate the faucet handle open"),
+        ("twist the tap to let the water run",),
+    ),
+    "faucet-close": (
+        ("turn the faucet off", "close the tap", "rotate the faucet handle closed"),
+        ("twist the tap to stop the water",),
+    ),
+    "hammer": (
+        ("hammer the nail in", "drive the nail with the hammer", "use the hammer on the nail"),
+        ("pound the peg into the wall with the hammer",),
+    ),
+    "handle-press-side": (
+        (
+            "press the handle down from the side",
+            "push the side handle down",
+            "press down the handle sideways",
+        ),
+        ("lower the handle from its side",),
+    ),
+    "handle-press": (
+        ("press the handle down", "push the handle down", "press down on the handle"),
+        ("force the handle to the bottom",),
+    ),
+    "handle-pull-side": (
+        ("pull the handle up from the side", "lift the side handle", "raise the handle sideways"),
+        ("pull the handle upwards from its side",),
+    ),
+    "handle-pull": (
+        ("pull the handle up", "lift the handle", "raise the handle"),
+        ("draw the handle upwards",),
+    ),
+    "lever-pull": (
+        ("pull the lever", "move the lever up", "lift the lever"),
+        ("swing the lever upwards",),
+    ),
+    "pick-place-wall": (
+        (
+            "pick up the puck and place it past the wall",
+            "move the puck over the wall to the goal",
+            "carry the puck around the wall",
+        ),
+        ("lift the puck across the wall to its target",),
+    ),
+    "pick-out-of-hole": (
+        (
+            "pick the puck out of the hole",
+            "take the puck out of the hole",
+            "lift the puck from the hole",
+        ),
+        ("get the puck up out of the opening",),
+    ),
+    "pick-place": (
+        (
+            "pick up the puck and place it at the goal",
+            "move the puck to the goal",
+            "put the puck on the target",
+        ),
+        ("carry the puck over to the marked spot",),
+    ),
+    "plate-slide": (
+        (
+            "slide the plate into the cabinet",
+            "push the plate into the goal",
+            "move the plate into the slot",
+        ),
+        ("shove the plate into the cabinet",),
+    ),
+    "plate-slide-side": (
+        (
+            "slide the plate sideways into the cabinet",
+            "push the plate in from the side",
+            "move the plate sideways into the slot",
+        ),
+        ("shove the plate into the cabinet from the side",),
+    ),
+    "plate-slide-back": (
+        (
+            "slide the plate out of the cabinet",
+            "pull the plate back out",
+            "take the plate out of the slot",
+        ),
+        ("draw the plate back from the cabinet",),
+    ),
+    "plate-slide-back-side": (
+        (
+            "slide the plate out sideways",
+            "pull the plate out from the side",
+            "take the plate out of the slot sideways",
+        ),
+        ("draw the plate sideways out of the cabinet",),
+    ),
+    "peg-insert-side": (
+        (
+            "insert the peg into the hole from the side",
+            "put the peg in the hole sideways",
+            "slide the peg into the hole",
+        ),
+        ("push the peg sideways into the opening",),
+    ),
+    "peg-unplug-side": (
+        (
+            "unplug the peg sideways",
+            "pull the peg out of the hole",
+            "take the peg out from the side",
+        ),
+        ("draw the peg sideways out of its socket",),
+    ),
+    "soccer": (
+        (
+            "kick the ball into the goal",
+            "score a goal with the ball",
+            "push the soccer ball into the net",
+        ),
+        ("get the ball into the goal",),
+    ),
+    "stick-push": (
+        (
+            "push the box with the stick",
+            "use the stick to push the box",
+            "grab the stick and shove the box",
+        ),
+        ("move the box forward by pushing it with the stick",),
+    ),
+    "stick-pull": (
+        (
+            "pull the box with the stick",
+            "use the stick to pull the box",
+            "grab the stick and drag the box",
+        ),
+        ("bring the box back by hooking it with the stick",),
+    ),
+    "push": (
+        (
+            "push the puck to the goal",
+            "slide the puck to the target",
+            "shove the puck onto the goal",
+        ),
+        ("nudge the puck over to the marked spot",),
+    ),
+    "push-wall": (
+        (
+            "push the puck past the wall to the goal",
+            "slide the puck around the wall",
+            "shove the puck to the goal behind the wall",
+        ),
+        ("nudge the puck around the wall to its target",),
+    ),
+    "push-back": (
+        (
+            "push the puck back to the goal",
+            "slide the puck backwards to the target",
+            "pull the puck back onto the goal",
+        ),
+        ("draw the puck back to the marked spot",),
+    ),
+    "reach": (
+        ("reach the goal", "move the gripper to the goal", "go to the target position"),
+        ("bring your hand to the marked point",),
+    ),
+    "reach-wall": (
+        (
+            "reach the goal past the wall",
+            "move the gripper around the wall to the goal",
+            "go to the target behind the wall",
+        ),
+        ("bring your hand over the wall to the marked point",),
+    ),
+    "shelf-place": (
+        ("put the puck on the shelf", "place the puck onto the shelf", "set the puck on the shelf"),
+        ("lift the puck up onto the shelf",),
+    ),
+    "sweep-into": (
+        (
+            "sweep the puck into the hole",
+            "push the puck into the hole",
+            "slide the puck into the opening",
+        ),
+        ("brush the puck into the hole",),
+    ),
+    "sweep": (
+        (
+            "sweep the puck off the table",
+            "push the puck off the edge",
+            "slide the puck off the table",
+        ),
+        ("brush the puck over the edge",),
+    ),
+    "window-open": (
+        ("open the window", "slide the window open", "push the window open"),
+        ("move the window sash to open it",),
+    ),
+    "window-close": (
+        ("close the window", "slide the window shut", "push the window closed"),
+        ("move the window sash to close it",),
+    ),
+}
+
+TASKS = tuple(sorted(PHRASES))
+MT10 = (
+    "reach",
+    "push",
+    "pick-place",
+    "door-open",
+    "drawer-open",
+    "drawer-close",
+    "button-press-topdown",
+    "peg-insert-side",
+    "window-open",
+    "window-close",
+)
+DIFFICULTY = {
+    "easy": (
+        "button-press", "button-press-topdown", "button-press-topdown-wall", "button-press-wall",
+        "coffee-button", "dial-turn", "door-close", "door-lock", "door-open", "door-unlock",
+        "drawer-close", "drawer-open", "faucet-close", "faucet-open", "handle-press",
+        "handle-press-side", "handle-pull", "handle-pull-side", "lever-pull", "plate-slide",
+        "plate-slide-back", "plate-slide-back-side", "plate-slide-side", "reach", "reach-wall",
+        "window-close", "window-open", "peg-unplug-side",
+    ),
+    "medium": (
+        "basketball", "bin-picking", "box-close", "coffee-pull", "coffee-push", "hammer",
+        "peg-insert-side", "push-wall", "soccer", "sweep", "sweep-into",
+    ),
+    "hard": ("assembly", "hand-insert", "pick-out-of-hole", "pick-place", "push", "push-back"),
+    "very_hard": ("shelf-place", "disassemble", "stick-pull", "stick-push", "pick-place-wall"),
+}  # fmt: skip
+SETS = ("train", "heldout")
+
+
+def templates(task: str, instruction_set: str = "train") -> tuple[str, ...]:
+    if instruction_set not in SETS:
+        raise ValueError(f"instruction_set must be one of {SETS}, got {instruction_set!r}")
+    train, heldout = PHRASES[task]
+    return train if instruction_set == "train" else heldout
+
+
+def difficulty_of(task: str) -> str:
+    return next(group for group, tasks in DIFFICULTY.items() if task in tasks)
