@@ -115,6 +115,8 @@ def test_the_suite_registry_expands_groups_and_names_the_valid_choices():
         tabletop.check(["panda"], ["lfit"])
     with pytest.raises(ValueError, match="Unknown suite 'tabeltop'.*tabletop"):
         suites.get("tabeltop")
+    assert tabletop.cells(None, "lift") == (list(tabletop.robots), ["lift"])
+    assert tabletop.cells("ur5e", ["reach", "lift"]) == (["ur5e"], ["reach", "lift"])
     env = tabletop.make("panda", "reach", image_size=32, image_obs=False)
     assert env.reset(seed=0)[1]["episode"]["robot"] == "panda"
     env.close()

@@ -41,6 +41,15 @@ class Suite:
             if t not in self.tasks and t not in self.groups:
                 raise ValueError(unknown("task", t, [*self.groups, *self.tasks]))
 
+    def cells(self, robots, tasks) -> tuple[list[str], list[str]]:
+        """A command's robots and tasks, checked, as lists: None robots means every robot of
+        the suite, a single name a one-element list (tasks=mt10 as well as tasks=[mt10]), and
+        task groups are expanded."""
+        robots = [robots] if isinstance(robots, str) else list(robots or self.robots)
+        tasks = [tasks] if isinstance(tasks, str) else list(tasks)
+        self.check(robots, tasks)
+        return robots, self.expand(tasks)
+
     def make(self, robot: str, task: str, image_size: int = 128, image_obs: bool = True, **kw):
         return self.make_env(robot, task, image_size=image_size, image_obs=image_obs, **kw)
 

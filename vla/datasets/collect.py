@@ -47,9 +47,7 @@ class CollectConfig:
         from vla.suggest import unknown
 
         suite = suites.get(self.suite)
-        self.robots = list(self.robots or suite.robots)
-        suite.check(self.robots, self.tasks)
-        self.tasks = suite.expand(self.tasks)
+        self.robots, self.tasks = suite.cells(self.robots, self.tasks)
         if self.episodes < 1 or self.workers < 1:
             raise ValueError("episodes and workers must be at least 1")
         self.control = self.control or suite.controls[0]

@@ -46,9 +46,7 @@ class EvalConfig:
         from vla import suites
 
         suite = suites.get(self.suite)
-        self.robots = list(self.robots or suite.robots)
-        suite.check(self.robots, self.tasks)
-        self.tasks = suite.expand(self.tasks)
+        self.robots, self.tasks = suite.cells(self.robots, self.tasks)
         if self.episodes < 1 or self.workers < 1:
             raise ValueError("episodes and workers must be at least 1")
         if self.policy_path != EXPERT and not Path(self.policy_path).exists():
