@@ -108,3 +108,32 @@ def test_the_scripted_policy_succeeds_through_our_adapter(task):
         assert result["success"] and result["group"] == language.difficulty_of(task)
         assert result["embodiment"]["name"] == "metaworld_sawyer"
     env.close()
+
+
+def test_vla_run_and_eval_take_the_suite_and_its_groups(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    def cli(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "vla.cli", *args], capture_output=True, text=True, timeout=300
+        )
+
+    run = cli(
+        "run", "suite=metaworld", "task=reach", "instruction=reach the goal", "image_size=48",
+        f"output={tmp_path}",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "metaworld_sawyer | reach" in run.stdout and "success=True" in run.stdout
+    assert (tmp_path / "metaworld_sawyer_reach_seed0.mp4").stat().st_size > 1000
+    untold = cli("run", "suite=metaworld", "instruction=reach the goal")
+    assert untold.returncode == 2 and "task=" in untold.stderr
+    ev = cli(
+        "eval", "policy.path=expert", "suite=metaworld", "tasks=hard", "episodes=1",
+        "language_checks=false", "videos=0", "progress=false", f"output={tmp_path / 'ev'}",
+    )  # fmt: skip
+    assert ev.returncode == 0, ev.stderr[-2000:]
+    results = json.loads((tmp_path / "ev" / "results.json").read_text())
+    assert {c["task"] for c in results["cells"]} == set(language.DIFFICULTY["hard"])
+    assert list(results["conditions"]["train"]["groups"]) == ["hard"]

@@ -7,27 +7,50 @@ from pathlib import Path
 from vla.envs.language import parse_instruction
 from vla.video import write_video
 
+TABLETOP_ROBOT = "panda"  # robot=null on the tabletop
+
+
+def episode_setup(cfg) -> tuple[str, str, dict, str]:
+    """(robot, task, reset options, a description) for the instruction: the tabletop reads the
+    task, cube and receptacle from the sentence; other suites are told the task (task=)."""
+    from vla import suites
+
+    suite = suites.get(cfg.suite)
+    if cfg.suite == "tabletop":
+        robot = cfg.robot or TABLETOP_ROBOT
+        parsed = parse_instruction(cfg.instruction)
+        options = {"instruction": cfg.instruction, "target": parsed["target"]}
+        if parsed["receptacle"]:
+            options["receptacle"] = parsed["receptacle"]
+        what = (
+            f"{parsed['target']} cube{', ' + parsed['receptacle'] if parsed['receptacle'] else ''}"
+        )
+        suite.check([robot], [parsed["task"]])
+        return robot, parsed["task"], options, what
+    if not cfg.get("task"):
+        raise ValueError(f"name the {cfg.suite} task the instruction asks for: task=...")
+    robot = cfg.robot or suite.robots[0]
+    suite.check([robot], [cfg.task])
+    return robot, cfg.task, {"instruction": cfg.instruction}, cfg.suite
+
 
 def run(cfg) -> int:
-    from vla import rollout
-    from vla.envs.tabletop_env import TabletopEnv
+    from vla import rollout, suites
 
-    parsed = parse_instruction(cfg.instruction)
+    robot, task, options, what = episode_setup(cfg)
     policy = None
     if str(cfg.policy.path) != "expert":
         from vla.policies.vla_policy import VLAPolicy
 
         policy = VLAPolicy.from_pretrained(cfg.policy.path)
     size = cfg.image_size or (policy.config.image_size if policy else 128)
-    control = "joint"
-    if policy is not None and cfg.robot in policy.schemas:  # drive the arm as it was trained to
+    suite = suites.get(cfg.suite)
+    control = suite.controls[0]
+    if policy is not None and robot in policy.schemas:  # drive the arm as it was trained to
         from vla.embodiment import control_of
 
-        control = control_of(policy.schemas[cfg.robot].to_dict())
-    env = TabletopEnv(robot=cfg.robot, task=parsed["task"], image_size=size, control=control)
-    options = {"instruction": cfg.instruction, "target": parsed["target"]}
-    if parsed["receptacle"]:
-        options["receptacle"] = parsed["receptacle"]
+        control = control_of(policy.schemas[robot].to_dict())
+    env = suite.make(robot, task, image_size=size, control=control)
     if policy is None:
         act = env.expert()
     else:
@@ -35,7 +58,7 @@ def run(cfg) -> int:
         policy.reset()
 
         def act(obs):
-            return policy.select_action(obs, cfg.robot)
+            return policy.select_action(obs, robot)
 
     result = rollout.run_episode(env, act, cfg.seed, options, record=True)
     out = Path(cfg.output)
@@ -43,11 +66,11 @@ def run(cfg) -> int:
     path = write_video(
         result["frames"]["images"],
         result["fps"],
-        out / f"{cfg.robot}_{parsed['task']}_seed{cfg.seed}.mp4",
+        out / f"{robot}_{task}_seed{cfg.seed}.mp4",
     )
     env.close()
     print(
-        f"{cfg.robot} | {parsed['task']} ({parsed['target']} cube{', ' + parsed['receptacle'] if parsed['receptacle'] else ''}) | "
+        f"{robot} | {task} ({what}) | "
         f'"{cfg.instruction}" | success={result["success"]} after {result["length"]} steps'
     )
     print(f"video: {path}")
