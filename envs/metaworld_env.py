@@ -165,14 +165,13 @@ class MetaWorldEnv(Env):
         return self._observation(), float(success), success, truncated, out
 
     def _episode_facts(self) -> dict:
-        others = [t for t in language.MT10 if t != self.task_name] or ["reach"]
         return {
             "robot": ROBOT,
             "task": self.task_name,
             "instruction": self.instruction,
             "instruction_set": self._set_used,
             # the same scene, asked to do another task (the shuffled-instruction control)
-            "shuffled_instruction": language.templates(others[0])[0],
+            "shuffled_instruction": language.templates(language.other_task(self.task_name))[0],
             "fps": FPS,
             "embodiment": EMBODIMENT.to_dict(),
             "cameras": list(self.cameras) if self.image_obs else [],

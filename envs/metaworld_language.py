@@ -366,3 +366,11 @@ def templates(task: str, instruction_set: str = "train") -> tuple[str, ...]:
 
 def difficulty_of(task: str) -> str:
     return next(group for group, tasks in DIFFICULTY.items() if task in tasks)
+
+
+def other_task(task: str) -> str:
+    """The task whose instruction the shuffled-instruction control gives in `task`'s scene: the
+    next one in MT10 for an MT10 task (so the control stays inside the ten trained on), else
+    the next of all fifty."""
+    ring = MT10 if task in MT10 else TASKS
+    return ring[(ring.index(task) + 1) % len(ring)]

@@ -97,6 +97,11 @@ def test_instructions_groups_and_the_suite():
     _, info = env.reset(seed=0, options={"instruction_set": "heldout"})
     assert info["episode"]["instruction"] in language.templates("door-open", "heldout")
     assert info["episode"]["group"] == "easy"
+    shuffled = info["episode"]["shuffled_instruction"]
+    assert (
+        shuffled in language.templates("drawer-open")
+        and language.other_task("window-close") == "reach"
+    )
     env.close()
 
 
