@@ -15,6 +15,10 @@ unchanged (`vla collect suite=metaworld tasks=[mt10]`).
 
 from __future__ import annotations
 
+from vla.envs import headless  # noqa: F401  (sets MUJOCO_GL before mujoco loads)
+
+# isort: split
+
 import mujoco
 import numpy as np
 from gymnasium import Env, spaces
@@ -22,6 +26,7 @@ from gymnasium import Env, spaces
 from vla.embodiment import Embodiment
 from vla.envs import language as tabletop_language
 from vla.envs import metaworld_language as language
+from vla.envs import views
 
 ROBOT = "metaworld_sawyer"
 CONTROL = "ee_delta"
@@ -98,9 +103,7 @@ class MetaWorldEnv(Env):
             raise ValueError(
                 f"unknown camera(s) {sorted(unknown_cams)}; choose from {list(CAMERAS)}"
             )
-        self.image_hw = (
-            (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
-        )
+        self.image_hw = views.image_hw(image_size)
         self.image_obs = image_obs
         self.max_steps = min(max_steps or MAX_STEPS, self.sim.max_path_length)
         self.render_mode = render_mode
@@ -122,7 +125,7 @@ class MetaWorldEnv(Env):
                 {c: spaces.Box(0, 255, (*self.image_hw, 3), np.uint8) for c in self.cameras}
             )
         self.observation_space = spaces.Dict(obs)
-        self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
+        self._cameras = views.Cameras(self.model, self.data)
         self._raw = None
         self.instruction = ""
         self.elapsed_steps = 0
@@ -192,15 +195,7 @@ class MetaWorldEnv(Env):
         return obs
 
     def render_camera(self, camera: str, size: tuple[int, int] | None = None) -> np.ndarray:
-        size = tuple(size or self.image_hw)
-        if size not in self._renderers:
-            renderer = mujoco.Renderer(self.model, *size)
-            renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = False
-            renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = False
-            self._renderers[size] = renderer
-        renderer = self._renderers[size]
-        renderer.update_scene(self.data, camera=camera)
-        image = renderer.render()
+        image = self._cameras.render(camera, tuple(size or self.image_hw))
         return np.ascontiguousarray(image[::-1, ::-1]) if camera in FLIPPED else image
 
     def render(self):
@@ -208,13 +203,10 @@ class MetaWorldEnv(Env):
 
     def hold(self, seconds: float) -> None:
         """Let `seconds` of simulated time pass under the current commands (latency in the loop)."""
-        for _ in range(round(seconds / self.model.opt.timestep)):
-            mujoco.mj_step(self.model, self.data)
+        views.hold(self.model, self.data, seconds)
 
     def close(self):
-        for renderer in self._renderers.values():
-            renderer.close()
-        self._renderers.clear()
+        self._cameras.close()
         self.sim.close()
 
     def expert(self):

@@ -22,7 +22,7 @@ import numpy as np
 from gymnasium import Env, spaces
 
 from vla.embodiment import TASK_SPACE, Embodiment
-from vla.envs import language, scene
+from vla.envs import language, scene, views
 from vla.envs.ik import DifferentialIK, top_down
 from vla.envs.robots import registry as robots
 from vla.envs.tasks import layout
@@ -110,9 +110,7 @@ class TabletopEnv(Env):
             raise ValueError(
                 f"unknown camera(s) {sorted(unknown)}; {robot} has {list(self.index.cameras)}"
             )
-        self.image_hw = (
-            (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
-        )
+        self.image_hw = views.image_hw(image_size)
         self.image_obs = image_obs
         self.instruction_set = instruction_set
         self.max_steps = max_steps or self.task.max_steps
@@ -147,7 +145,7 @@ class TabletopEnv(Env):
             )
         self.observation_space = spaces.Dict(obs)
 
-        self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
+        self._cameras = views.Cameras(self.model, self.data)
         self.episode = None
         self.instruction = ""
         self.instruction_set_used = instruction_set
@@ -225,8 +223,7 @@ class TabletopEnv(Env):
     def hold(self, seconds: float) -> None:
         """Let `seconds` of simulated time pass under the current commands (e.g. while a policy
         thinks: latency in the loop)."""
-        for _ in range(round(seconds / self.model.opt.timestep)):
-            mujoco.mj_step(self.model, self.data)
+        views.hold(self.model, self.data, seconds)
 
     def render(self):
         if self.render_mode != "rgb_array":
@@ -234,9 +231,7 @@ class TabletopEnv(Env):
         return self.render_camera("front", self.render_size)
 
     def close(self):
-        for r in self._renderers.values():
-            r.close()
-        self._renderers.clear()
+        self._cameras.close()
 
     def expert(self):
         """A scripted expert for this env's task: a callable obs -> action (privileged state)."""
@@ -337,14 +332,7 @@ class TabletopEnv(Env):
         return float(np.clip((q - g.joint_closed) / (g.joint_open - g.joint_closed), 0.0, 1.0))
 
     def render_camera(self, camera: str, size: tuple[int, int]) -> np.ndarray:
-        renderer = self._renderers.get(size)
-        if renderer is None:
-            renderer = mujoco.Renderer(self.model, *size)
-            renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = False
-            renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = False
-            self._renderers[size] = renderer
-        renderer.update_scene(self.data, camera=camera)
-        return renderer.render()
+        return self._cameras.render(camera, size)
 
     # ----- internals -------------------------------------------------------------------
     def _bounded_step(self, target: np.ndarray) -> np.ndarray:

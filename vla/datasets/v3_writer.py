@@ -188,7 +188,9 @@ def write_meta(root: Path) -> dict:
         "video_path": None,
         "features": {
             **{f"{layout.IMAGE_PREFIX}{cam}": v3.image_feature(h, w) for cam in cameras},
-            layout.STATE: v3.vector_feature(arrays[layout.STATE].shape[1], names),
+            layout.STATE: v3.vector_feature(
+                arrays[layout.STATE].shape[1], list(schema.get("state_names") or names)
+            ),
             layout.ACTION: v3.vector_feature(arrays[layout.ACTION].shape[1], names),
             "next.done": {"dtype": "bool", "shape": [1], "names": None},
             **{
