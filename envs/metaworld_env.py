@@ -24,7 +24,6 @@ import numpy as np
 from gymnasium import Env, spaces
 
 from vla.embodiment import Embodiment
-from vla.envs import language as tabletop_language
 from vla.envs import metaworld_language as language
 from vla.envs import views
 
@@ -111,20 +110,13 @@ class MetaWorldEnv(Env):
             np.array(EMBODIMENT.action_low, np.float32),
             np.array(EMBODIMENT.action_high, np.float32),
         )
-        obs = {
-            "state": spaces.Box(  # Meta-World's own bounds on the hand and gripper
-                self.sim.observation_space.low[:4].astype(np.float32),
-                self.sim.observation_space.high[:4].astype(np.float32),
-            ),
-            "instruction": spaces.Text(
-                tabletop_language.MAX_LENGTH, charset=tabletop_language.CHARSET
-            ),
-        }
-        if image_obs:
-            obs["images"] = spaces.Dict(
-                {c: spaces.Box(0, 255, (*self.image_hw, 3), np.uint8) for c in self.cameras}
-            )
-        self.observation_space = spaces.Dict(obs)
+        hand = spaces.Box(  # Meta-World's own bounds on the hand and gripper
+            self.sim.observation_space.low[:4].astype(np.float32),
+            self.sim.observation_space.high[:4].astype(np.float32),
+        )
+        self.observation_space = views.observation_space(
+            hand, self.cameras, self.image_hw, image_obs
+        )
         self._cameras = views.Cameras(self.model, self.data)
         self._raw = None
         self.instruction = ""

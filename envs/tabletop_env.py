@@ -135,15 +135,9 @@ class TabletopEnv(Env):
                 np.array([*(lo - STATE_MARGIN for lo in e.action_low[:-1]), 0.0], np.float32),
                 np.array([*(hi + STATE_MARGIN for hi in e.action_high[:-1]), 1.0], np.float32),
             )
-        obs = {
-            "state": state_space,
-            "instruction": spaces.Text(language.MAX_LENGTH, charset=language.CHARSET),
-        }
-        if image_obs:
-            obs["images"] = spaces.Dict(
-                {c: spaces.Box(0, 255, (*self.image_hw, 3), np.uint8) for c in self.cameras}
-            )
-        self.observation_space = spaces.Dict(obs)
+        self.observation_space = views.observation_space(
+            state_space, self.cameras, self.image_hw, image_obs
+        )
 
         self._cameras = views.Cameras(self.model, self.data)
         self.episode = None

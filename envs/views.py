@@ -1,4 +1,4 @@
-"""What every MuJoCo env here does the same way: camera images without shadows or reflections
+"""What every MuJoCo env here does the same way: the observation space, camera images without shadows or reflections
 (3-5x cheaper on a software renderer, and training images need neither), one renderer per
 image size, image sizes given as one number or (height, width), and simulated time that
 passes under the current commands (latency in the loop)."""
@@ -11,6 +11,22 @@ from vla.envs import headless  # noqa: F401  (sets MUJOCO_GL before mujoco loads
 
 import mujoco
 import numpy as np
+from gymnasium import spaces
+
+from vla.envs import language
+
+
+def observation_space(
+    state: spaces.Box, cameras: tuple[str, ...], hw: tuple[int, int], images: bool
+) -> spaces.Dict:
+    """{"state", "instruction"[, "images": {camera: (H, W, 3) uint8}]}: every env's observation."""
+    obs = {
+        "state": state,
+        "instruction": spaces.Text(language.MAX_LENGTH, charset=language.CHARSET),
+    }
+    if images:
+        obs["images"] = spaces.Dict({c: spaces.Box(0, 255, (*hw, 3), np.uint8) for c in cameras})
+    return spaces.Dict(obs)
 
 
 def image_hw(image_size: int | tuple[int, int]) -> tuple[int, int]:
