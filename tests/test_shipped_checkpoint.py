@@ -66,3 +66,26 @@ def test_the_4x4_checkpoint_loads_and_acts_on_every_robot(repo_root):
         chunk = policy.predict_action_chunk(obs, robot)
         assert chunk.shape == (cfg.horizon, schema.action_dim)
         assert np.all(np.isfinite(chunk))
+
+
+def test_the_metaworld_checkpoint_loads_and_acts(repo_root):
+    """checkpoints/metaworld_mt10 (docs/results.md row 37): one policy for Meta-World's ten MT10
+    tasks, its 4-number state apart from its action, the sentence read as its nearest task."""
+    from vla.envs import metaworld_language
+
+    ckpt = repo_root / "checkpoints" / "metaworld_mt10"
+    policy = VLAPolicy.from_pretrained(ckpt)
+    assert policy.robots == ["metaworld_sawyer"]
+    assert set(policy.config.sentence_tasks) == set(metaworld_language.MT10)
+    schema = policy.schemas["metaworld_sawyer"]
+    assert schema.state_dim == 4 and schema.action_mode == "ee_delta"
+    trained_by = json.loads((ckpt / "TRAINED_BY.json").read_text())
+    assert trained_by["dataset"]["episodes"] == 500 and trained_by["steps"] == 8000
+    assert sum(p.stat().st_size for p in ckpt.iterdir()) < 20 * 2**20
+    obs = {
+        "images": {c: np.zeros((64, 64, 3), np.uint8) for c in policy.config.cameras},
+        "state": np.array([0.0, 0.6, 0.2, 1.0], np.float32),
+        "instruction": "open the drawer",
+    }
+    chunk = policy.predict_action_chunk(obs, "metaworld_sawyer")
+    assert chunk.shape == (policy.config.horizon, 4) and np.all(np.isfinite(chunk))
