@@ -95,7 +95,13 @@ def test_the_cpu_recipes_data_has_one_definition():
         plain = compose(config_name="collect")
         recipe = compose(config_name="collect", overrides=["recipe=chunk_cpu"])
         mine = compose(config_name="collect", overrides=["recipe=chunk_cpu", "image_size=128"])
-    assert (plain.control, plain.after_success, plain.image_size) == ("joint", 0, 128)
+    # no control given: the suite's first (the tabletop's joint targets)
+    assert (plain.control, plain.after_success, plain.image_size) == (None, 0, 128)
+    from omegaconf import OmegaConf
+
+    from vla.datasets.collect import CollectConfig
+
+    assert CollectConfig(**OmegaConf.to_container(plain)).control == "joint"
     assert (recipe.control, recipe.after_success, recipe.image_size) == ("ee_pose", 8, 64)
     assert (mine.control, mine.image_size) == ("ee_pose", 128)
     assert "recipe" not in recipe  # its keys land on collect's own, nothing else
