@@ -23,6 +23,8 @@ def test_info_without_backbone_lists_versions(vla_exe):
     out = run(vla_exe, "info", "load_backbone=false")
     assert out.returncode == 0, out.stderr
     assert "torch" in out.stdout and "mujoco" in out.stdout and "device" in out.stdout
+    assert "suite metaworld: robots metaworld_sawyer; 50 tasks; groups mt10" in out.stdout
+    assert "vla/MetaWorld-pick-place-v0" in out.stdout
 
 
 def test_info_shows_the_backbone_as_loaded(vla_exe):

@@ -43,12 +43,18 @@ def registered_envs() -> list[str]:
     """Gymnasium ids in the `vla/` namespace, with what each robot is."""
     import gymnasium
 
+    from vla import suites
     from vla.envs import registration
     from vla.envs.robots.registry import ROBOTS
     from vla.envs.tasks.registry import TASKS
 
     registration.register_all()
-    lines = [f"tasks: {', '.join(TASKS)}", f"robots: {', '.join(ROBOTS)}"]
+    lines = [
+        f"suite {name}: robots {', '.join(suite.robots)}; {len(suite.tasks)} tasks"
+        + (f"; groups {', '.join(suite.groups)}" if suite.groups else "")
+        for name, suite in ((n, suites.get(n)) for n in suites.FACTORIES)
+    ]
+    lines += [f"tasks: {', '.join(TASKS)}", f"robots: {', '.join(ROBOTS)}"]
     lines += [f"  {name:<7} {robot.description}" for name, robot in ROBOTS.items()]
     lines += sorted(env_id for env_id in gymnasium.registry if env_id.startswith("vla/"))
     return lines
@@ -82,7 +88,7 @@ def run(cfg) -> int:
             print(line)
     lines = registered_envs()
     ids = [line for line in lines if line.startswith("vla/")]
-    print(f"environments ({len(ids)} registered: vla/<Task>-<Robot>-v0)")
+    print(f"environments ({len(ids)} registered: vla/<Task>-<Robot>-v0, vla/MetaWorld-<task>-v0)")
     for line in lines:
         print(f"  {line}")
     return 0
