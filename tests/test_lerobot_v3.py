@@ -80,7 +80,7 @@ def test_the_format_follows_what_lerobots_reader_needs(packed):
             np.testing.assert_allclose(rows["timestamp"], np.arange(e["length"]) / info["fps"])
             assert tasks.index[rows["task_index"].iloc[0]] == e["tasks"][0]
             # the data file the episode names holds all of it (an episode is never split)
-            path = v3.data_path(ds, info, e["data/chunk_index"], e["data/file_index"])
+            path = v3.data_path(ds, info["data_path"], e["data/chunk_index"], e["data/file_index"])
             held = pq.read_table(path, columns=["episode_index"]).column(0).to_numpy()
             assert (held == e["episode_index"]).sum() == e["length"]
 

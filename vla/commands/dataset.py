@@ -64,15 +64,14 @@ def main(argv: list[str]) -> int:
         root = Path(args.path)
         try:
             if v3.is_dataset(root):
-                targets = [root]
+                v3_writer.write_meta(root)
+                count = 1
             else:
-                targets = [root / d["path"] for d in meta.finalize(root)["datasets"]]
-            for target in targets:
-                v3_writer.write_meta(target)
+                count = len(meta.finalize(root, rebuild_meta=True)["datasets"])
         except (FileNotFoundError, ValueError) as e:
             print(f"vla dataset check: error: {e}", file=sys.stderr)
             return 2
-        print(f"rebuilt the meta files of {len(targets)} dataset(s)")
+        print(f"rebuilt the meta files of {count} dataset(s)")
     problems = check.check(args.path, decode_all=args.decode_all)
     for problem in problems:
         print(f"BAD {problem}", file=sys.stderr)

@@ -8,8 +8,8 @@ from vla.evaluation.evaluate import EvalConfig, evaluate
 def run(cfg) -> int:
     config = EvalConfig(
         policy_path=str(cfg.policy.path),
-        robots=cfg.robots if isinstance(cfg.robots, str) or not cfg.robots else list(cfg.robots),
-        tasks=cfg.tasks if isinstance(cfg.tasks, str) else list(cfg.tasks),
+        robots=cfg.robots,  # EvalConfig turns them into checked lists (vla.suites.cells)
+        tasks=cfg.tasks,
         episodes=cfg.episodes,
         output=cfg.output,
         workers=cfg.workers,

@@ -57,7 +57,7 @@ def check_source(source: Source, decode_all: bool) -> list[str]:
     ]
     out += [
         f"{p}: no meta/episodes row names it (left by an interrupted write; safe to delete)"
-        for p in v3_writer.unlisted_data_files(root, rows)
+        for p in v3_writer.unlisted_data_files(root, rows, info["data_path"])
     ]
     if [r["episode_index"] for r in rows] != list(range(len(rows))):
         out.append(f"{root / v3.EPISODES}: episode_index is not 0..{len(rows) - 1} in order")
@@ -75,7 +75,7 @@ def check_source(source: Source, decode_all: bool) -> list[str]:
     columns = sorted(k for k, f in info["features"].items() if f["dtype"] != "video")
     schema = source.embodiment
     for (chunk, file), positions in source.by_file(range(len(rows))).items():
-        path = v3.data_path(root, info, chunk, file)
+        path = v3.data_path(root, info["data_path"], chunk, file)
         if not path.is_file():
             out.append(f"{path}: missing (meta/episodes names it)")
             continue

@@ -54,28 +54,19 @@ def write_episode(path: Path, record: dict, frames: dict) -> Path:
         "frame_index": pa.array(np.arange(n, dtype=np.int64)),
         "next.done": pa.array(np.arange(n) == n - 1),
     }
-    write_table(path, pa.table(columns), {**record, "length": n})
-    return path
-
-
-def write_table(path: Path, table: pa.Table, record: dict) -> None:
-    """Write an episode's frames with `record` in the schema metadata, atomically (temporary
-    file, then rename): a reader sees the old file or the new one, never half of one."""
-    metadata = {**(table.schema.metadata or {}), EPISODE_META_KEY: json.dumps(record)}
+    # the record in the schema metadata; written atomically (temporary file, then rename): a
+    # reader sees the old file or the new one, never half of one
+    table = pa.table(columns)
+    metadata = {EPISODE_META_KEY: json.dumps({**record, "length": n})}
     buffer = pa.BufferOutputStream()
     pq.write_table(table.replace_schema_metadata(metadata), buffer, compression="zstd")
     atomic.write_bytes(Path(path), buffer.getvalue().to_pybytes())
+    return path
 
 
 def read_record(path: Path) -> dict:
     """The episode's record from the parquet footer alone (no frame data is read)."""
-    return record_of(pq.read_schema(path), path)
-
-
-def record_of(table_or_schema, path: Path | str = "the episode file") -> dict:
-    """The episode's record kept in a table's (or schema's) metadata."""
-    schema = getattr(table_or_schema, "schema", table_or_schema)
-    meta = schema.metadata or {}
+    meta = pq.read_schema(path).metadata or {}
     if EPISODE_META_KEY not in meta:
         raise ValueError(f"{path} has no episode record in its parquet metadata")
     return json.loads(meta[EPISODE_META_KEY])

@@ -82,8 +82,9 @@ def read_episodes(root: Path) -> list[dict]:
     return rows
 
 
-def data_path(root: Path, info: dict, chunk: int, file: int) -> Path:
-    return Path(root) / info["data_path"].format(chunk_index=chunk, file_index=file)
+def data_path(root: Path, template: str, chunk: int, file: int) -> Path:
+    """A data file's path: `template` is info.json's "data_path" (ours: DATA_FILE)."""
+    return Path(root) / template.format(chunk_index=chunk, file_index=file)
 
 
 def data_files(root: Path) -> list[Path]:

@@ -55,22 +55,24 @@ def robot_stats(sources: list[Source]) -> dict[str, dict]:
     }
 
 
-def finalize(root: str | Path, file_mb: float = v3.FILE_MB) -> dict:
+def finalize(root: str | Path, file_mb: float = v3.FILE_MB, rebuild_meta: bool = False) -> dict:
     """Pack every staged episode under `root` into its robot's v3 dataset (a new data file past
     `file_mb`), remove the staged files, and (re)write the manifest; returns it. Safe to run
-    again after any interruption."""
+    again after any interruption. `rebuild_meta` rewrites every robot's derived meta files
+    (tasks, stats, info) even where they are current."""
     root = Path(root)
     robots = sorted({p.parent.name for p in layout.staged_files(root)})
     for robot in robots:
         staged = layout.staged_files(root, robot)
-        v3_writer.append(root / robot, staged, file_mb)
+        v3_writer.append(root / robot, staged, file_mb, rebuild_meta)
         for path in staged:
             path.unlink()
     for tmp in (root / layout.STAGING).glob("*/.*.tmp"):
         tmp.unlink()  # an interrupted staging write: never a finished episode
     for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if (sub / "meta" / "episodes").is_dir() and sub.name not in robots:
-            v3_writer.append(sub, [])  # a stop after a commit: rebuild the derived meta files
+            # a stop after a commit: rebuild the derived meta files
+            v3_writer.append(sub, [], rebuild_meta=rebuild_meta)
     manifest = mixture.write_manifest(root)
     if not manifest["datasets"]:
         raise ValueError(f"{root} holds no episodes; nothing to describe")

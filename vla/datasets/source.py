@@ -26,6 +26,7 @@ class Source:
     def __init__(self, entry: Entry):
         self.entry = entry
         self.root = Path(entry.root)
+        self._state_action: dict | None = None
         self.info = v3.read_info(self.root)
         self.rows = v3.read_episodes(self.root)
         features = self.info["features"]
@@ -131,7 +132,7 @@ class Source:
         keys = [self.cameras[c] for c in cameras]
         out = {}
         for (chunk, file), mine in self.by_file(positions).items():
-            path = v3.data_path(self.root, self.info, chunk, file)
+            path = v3.data_path(self.root, self.info["data_path"], chunk, file)
             table = pq.read_table(
                 path, columns=[*keys, self.entry.state, self.entry.action, "index"]
             )
@@ -147,10 +148,18 @@ class Source:
         return out
 
     def state_action(self):
-        """(position, state (T, S), action (T, A)) of every episode, in position order."""
+        """(position, state (T, S), action (T, A)) of every episode, in position order. Read
+        once (two numeric columns) and kept: the derived schema, the normalisation statistics
+        and the relative-action statistics all need them."""
+        if self._state_action is None:
+            self._state_action = self._read_state_action()
+        for pos in sorted(self._state_action):
+            yield pos, *self._state_action[pos]
+
+    def _read_state_action(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         out = {}
         for (chunk, file), mine in self.by_file(range(len(self.rows))).items():
-            path = v3.data_path(self.root, self.info, chunk, file)
+            path = v3.data_path(self.root, self.info["data_path"], chunk, file)
             table = pq.read_table(path, columns=[self.entry.state, self.entry.action, "index"])
             state, action = (
                 v3.vectors(table[self.entry.state]),
@@ -158,8 +167,7 @@ class Source:
             )
             for pos, first, n in self.slices(table, mine):
                 out[pos] = (state[first : first + n], action[first : first + n])
-        for pos in sorted(out):
-            yield pos, *out[pos]
+        return out
 
 
 def feature_names(feature: dict, width: int) -> list[str]:

@@ -39,15 +39,20 @@ def committed_records(root: Path) -> list[dict]:
     return [json.loads(r[v3.RECORD]) for r in v3.read_episodes(root)]
 
 
-def unlisted_data_files(root: Path, rows: list[dict]) -> list[Path]:
+def unlisted_data_files(root: Path, rows: list[dict], template: str = v3.DATA_FILE) -> list[Path]:
     """Data files that no meta/episodes row names: written by an append that never committed."""
-    info = {"data_path": v3.DATA_FILE}
-    listed = {v3.data_path(root, info, r["data/chunk_index"], r["data/file_index"]) for r in rows}
+    listed = {
+        v3.data_path(root, template, r["data/chunk_index"], r["data/file_index"]) for r in rows
+    }
     return [p for p in v3.data_files(root) if p not in listed]
 
 
-def append(root: Path, staged: list[Path], file_mb: float = v3.FILE_MB) -> int:
-    """Add the staged episodes not already in the dataset at `root`; returns how many."""
+def append(
+    root: Path, staged: list[Path], file_mb: float = v3.FILE_MB, rebuild_meta: bool = False
+) -> int:
+    """Add the staged episodes not already in the dataset at `root`; returns how many. The
+    derived meta files are rewritten when episodes were added, when they are stale, or when
+    `rebuild_meta` asks."""
     root = Path(root)
     rows = v3.read_episodes(root) if (root / v3.EPISODES).is_file() else []
     for path in unlisted_data_files(root, rows) + list((root / "data").glob("*/.*.tmp")):
@@ -60,7 +65,7 @@ def append(root: Path, staged: list[Path], file_mb: float = v3.FILE_MB) -> int:
             have.add(identity(record))
             todo.append((path, record))
     if not todo:
-        if rows and meta_is_stale(root, rows):
+        if rows and (rebuild_meta or meta_is_stale(root, rows)):
             write_meta(root)  # a stop between the commit and the derived files
         return 0
     todo.sort(key=lambda item: (item[1]["task"], int(item[1]["seed"])))
@@ -219,9 +224,7 @@ class _DataFiles:
             self.file += 1
             if self.file == v3.CHUNKS_SIZE:
                 self.chunk, self.file = self.chunk + 1, 0
-            self.path = self.root / v3.DATA_FILE.format(
-                chunk_index=self.chunk, file_index=self.file
-            )
+            self.path = v3.data_path(self.root, v3.DATA_FILE, self.chunk, self.file)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.writer = pq.ParquetWriter(self._tmp(), table.schema, compression="snappy")
         self.writer.write_table(table)
