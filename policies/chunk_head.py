@@ -46,7 +46,12 @@ class ChunkHead(ActionHead):
         """`anchors` (B, K, 2): positions in normalised action units that the first two action
         dimensions (TCP x, y) blend, per chunk step, before their own correction. `frame`
         (B, 2, 2): the target-to-goal frame's two axes, in the same units, that the frame
-        offset's (along, across) are measured in."""
+        offset's (along, across) are measured in. In float32 also under bf16 autocast: the
+        read-out is the action itself, and bf16 rounds it to ~0.4% of its range."""
+        with torch.autocast(hidden.device.type, enabled=False):
+            return self._read_actions(hidden.float(), robots, anchors, frame)
+
+    def _read_actions(self, hidden, robots, anchors, frame):
         out = read_out(self.out, self.dims, self.max_dim, hidden, robots)
         if self.anchor_weights is not None:
             if anchors is None:

@@ -128,11 +128,13 @@ class TargetLocalizer(nn.Module):
 
     def table_position(self, uv: torch.Tensor, robots: list[str], thing: int | None = None):
         """(B, K, 2) image positions in the uncropped image, one per thing, or (B, 2) of thing
-        number `thing` -> table (x, y), metres."""
+        number `thing` -> table (x, y), metres. Always in float32, also under bf16 autocast:
+        a bf16 step near the table's edge is over half a centimetre."""
         out = uv.new_zeros(uv.shape, dtype=torch.float32)
         for r, rows in robot_rows(robots, uv.device).items():
             if self.to_table is not None:
-                out[rows] = self.to_table[r](uv[rows].float()) / UNIT
+                with torch.autocast(uv.device.type, enabled=False):
+                    out[rows] = self.to_table[r](uv[rows].float()) / UNIT
                 continue
             h = self.planes[r].to(uv.device)  # (K, 3, 3)
             h = h if thing is None else h[thing]

@@ -29,7 +29,9 @@ class TrainConfig:
     workers: int = 2  # DataLoader worker processes (per training process)
     augment: bool = True
     device: str = "auto"  # auto | cpu | cuda
-    amp: bool = True  # bf16 autocast on CUDA
+    # bf16 autocast on CUDA and on CPUs that multiply bf16 natively (avx512_bf16, AMX), where
+    # it trains 1.6x faster with the same loss curve (docs/benchmarks.md, docs/results.md)
+    amp: bool = True
     compile: bool = False  # torch.compile the backbone
     engine: str = "single"  # single | ray (Ray Train TorchTrainer, DDP)
     num_workers: int = 2  # training processes with engine=ray

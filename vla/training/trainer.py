@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from vla import atomic
+from vla import atomic, hardware
 from vla.datasets import meta, relative_stats, table_points
 from vla.datasets.loader import EpisodeDataset, StepBatchSampler
 from vla.training.config import TrainConfig
@@ -276,11 +276,7 @@ def train_loop(
     val_batches = list(
         torch.utils.data.DataLoader(val_set, batch_sampler=val_sampler, num_workers=0)
     )
-    amp = (
-        torch.autocast("cuda", dtype=torch.bfloat16)
-        if (cfg.amp and device.type == "cuda")
-        else None
-    )
+    amp = hardware.autocast(device, cfg.amp)
 
     writer = None
     if rank == 0:
