@@ -104,7 +104,7 @@ def test_cache_without_marker_is_rebuilt(monkeypatch, tmp_path, smollm):
 
 def test_a_second_load_reads_the_cache_and_never_parses_the_gguf(smollm, monkeypatch):
     """What makes loading fast (the converted directory, ~1 s against the GGUF's ~16 s; timed
-    in docs/benchmarks.md, not here): once the cache exists, the GGUF is not parsed again."""
+    in docs/benchmark_history.md, not here): once the cache exists, the GGUF is not parsed again."""
 
     def parse(_):
         raise AssertionError("the GGUF was parsed although the converted cache exists")

@@ -25,7 +25,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("vla.commands.run", "one episode from an instruction, with a video"),
     "eval": ("vla.commands.eval", "success rates per robot x task with Ray, and a report"),
     "demo": ("vla.commands.demo", "the main job on embedded defaults"),
+    "benchmark": (
+        "vla.commands.benchmark",
+        "`vla benchmark inference|train|rollout|collect|all|report`: speed tables and JSON",
+    ),
 }
+POSITIONAL = {"benchmark": "what"}  # `vla benchmark train` means `vla benchmark what=train`
 
 USER_ERRORS = (ValueError, FileNotFoundError, KeyError, LookupError)
 PLAIN_COMMANDS = {"dataset"}  # argparse, not Hydra: they take positional paths
@@ -121,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         print(usage())
         return 0
     command, overrides = argv[0], argv[1:]
+    if command in POSITIONAL and overrides and "=" not in overrides[0] and overrides[0][0] != "-":
+        overrides = [f"{POSITIONAL[command]}={overrides[0]}", *overrides[1:]]
     if command not in COMMANDS:
         print(f"vla: {unknown('command', command, COMMANDS)}\n\n{usage()}", file=sys.stderr)
         return 2

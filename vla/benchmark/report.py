@@ -1,0 +1,242 @@
+"""Benchmark JSON -> markdown tables: printed by `vla benchmark`, and docs/benchmarks.md, which
+is generated from the JSON files (never typed in)."""
+
+from __future__ import annotations
+
+from vla.benchmark import machine as machine_lib
+from vla.benchmark.results import SECTIONS
+
+
+def table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
+def num(value, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def inference(section: dict) -> list[str]:
+    rows = []
+    for r in section["rows"]:
+        if "error" in r:
+            rows.append(
+                [
+                    r["setting"],
+                    r["head"],
+                    r["mode"],
+                    r["layers"],
+                    r["image_size"],
+                    r["actions_per_call"],
+                    "failed: " + r["error"],
+                    "",
+                    "",
+                ]
+            )
+            continue
+        rows.append(
+            [
+                r["setting"],
+                r["head"],
+                r["mode"],
+                r["layers"],
+                r["image_size"],
+                r["actions_per_call"],
+                num(r["median_ms"]),
+                num(r["actions_per_s"]),
+                f"{r['max_error']:.1e}",
+            ]
+        )
+    lines = table(
+        [
+            "setting",
+            "head",
+            "mode",
+            "layers",
+            "px",
+            "actions/call",
+            "ms/chunk (median)",
+            "actions/s",
+            "max error",
+        ],
+        rows,
+    )
+    for name, ratio in section.get("chunk_vs_bins_speedup", {}).items():
+        same = section.get("chunk_vs_bins_same_chunk", {}).get(name)
+        lines += [
+            "",
+            f"{name}: chunk gives {ratio:.1f}x the actions/s of bins at one action per "
+            f"call (OpenVLA's setting), {same:.1f}x at the same chunk length.",
+        ]
+    return lines
+
+
+def train(section: dict) -> list[str]:
+    peak = section["peak_flops"]
+    rows = []
+    for r in section["rows"]:
+        if "error" in r:
+            rows.append(
+                [
+                    r["setting"],
+                    r["mode"],
+                    r["layers"],
+                    r["image_size"],
+                    r["batch_size"],
+                    "failed: " + r["error"],
+                    "",
+                    "",
+                    "",
+                    "",
+                ]
+            )
+            continue
+        rows.append(
+            [
+                r["setting"],
+                r["mode"],
+                r["layers"],
+                r["image_size"],
+                r["batch_size"],
+                num(r["median_ms"], 0),
+                num(r["samples_per_s"]),
+                num(r["achieved_flops"] / 1e9),
+                f"{100 * r['mfu']:.1f}%",
+                f"{r['loss_error']:.1e}",
+            ]
+        )
+    return [
+        f"Matmul peak measured here: fp32 {num(peak['fp32'] / 1e9)} GFLOP/s, bf16 "
+        f"{num(peak['bf16'] / 1e9)} GFLOP/s (MFU divides by the step's dtype).",
+        "",
+        *table(
+            [
+                "setting",
+                "mode",
+                "layers",
+                "px",
+                "batch",
+                "ms/step (median)",
+                "samples/s",
+                "GFLOP/s",
+                "MFU",
+                "loss error",
+            ],
+            rows,
+        ),
+    ]
+
+
+def rollout(section: dict) -> list[str]:
+    single = [
+        [
+            r["robot"],
+            r["task"],
+            r["image_size"],
+            num(r["state_steps_per_s"], 0),
+            num(r["render_steps_per_s"], 0),
+        ]
+        for r in section["single_process"]
+    ]
+    robot, task = section["cell"]
+    return [
+        *table(
+            [
+                "robot",
+                "task",
+                "px",
+                "env steps/s, state only",
+                "env steps/s, rendering front + wrist",
+            ],
+            single,
+        ),
+        "",
+        f"Scripted-expert episodes over Ray actors ({section['suite']} {robot} {task}, rendering):",
+        "",
+        *parallel(section["ray"], extra=("steps_per_s", "env steps/s")),
+    ]
+
+
+def parallel(rows: list[dict], extra=None) -> list[str]:
+    header = (
+        ["workers", "episodes", "episodes/s"]
+        + ([extra[1]] if extra else [])
+        + ["parallel efficiency"]
+    )
+    body = []
+    for r in rows:
+        cells = [r["workers"], r["episodes"], num(r["episodes_per_s"], 2)]
+        cells += [num(r[extra[0]], 0)] if extra else []
+        body.append(cells + [num(r["parallel_efficiency"], 2)])
+    return table(header, body)
+
+
+def collect(section: dict) -> list[str]:
+    return parallel(section["rows"])
+
+
+RENDER = {"inference": inference, "train": train, "rollout": rollout, "collect": collect}
+TITLES = {
+    "inference": "Inference: batch-1 latency per chunk",
+    "train": "Training step: samples/s and MFU",
+    "rollout": "Rollouts: env steps/s and Ray scaling",
+    "collect": "Collection: `vla collect` over Ray workers",
+}
+
+
+def section_lines(name: str, section: dict) -> list[str]:
+    info = section["machine"]
+    return [
+        f"### {TITLES[name]}",
+        "",
+        f"Measured {info['date']}, commit {info.get('commit') or 'unknown'}; warm-up "
+        f"{section.get('warmup', '-')}, median of {section.get('repeats', '-')} repeats.",
+        "",
+        *RENDER[name](section),
+        "",
+    ]
+
+
+def machine_lines(info: dict) -> list[str]:
+    versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items() if v)
+    flags = ", ".join(info["cpu_flags"]) or "none of note"
+    return [
+        f"## {machine_lib.label(info)}",
+        "",
+        f"CPU {info['cpu']} ({info['cores']} cores; {flags}); GPU {info['gpu'] or 'none'}; "
+        f"Python {info['python']}, {versions}; MUJOCO_GL={info.get('mujoco_gl')}.",
+        "",
+    ]
+
+
+def render(data: dict) -> str:
+    lines = machine_lines(data["machine"])
+    for name in SECTIONS:
+        if name in data["sections"]:
+            lines += section_lines(name, data["sections"][name])
+    return "\n".join(lines)
+
+
+def page(files: list[tuple[str, dict]], intro: str) -> str:
+    """The whole markdown page over one or more result files (one per machine)."""
+    parts = [intro.rstrip(), ""]
+    for path, data in files:
+        parts += [render(data), f"(from `{path}`)", ""]
+    return "\n".join(parts)
+
+
+INTRO = """# Benchmarks
+
+Generated by `vla benchmark` from the JSON files named under each machine; do not edit by hand.
+Regenerate with
+
+    vla benchmark all output=docs/benchmarks/cpu.json markdown=docs/benchmarks.md
+
+(`vla benchmark train output=...` re-measures one section and keeps the others; `vla benchmark
+report output=... inputs=[other.json] markdown=...` only renders). Every ratio below comes from
+one run on one machine, side by side. Measurements made by hand before this command existed
+(the H100 training run, PNG against mp4 storage, the loader) are kept in
+[benchmark_history.md](benchmark_history.md).
+"""

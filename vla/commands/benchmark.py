@@ -1,0 +1,94 @@
+"""`vla benchmark inference|train|rollout|collect|all|report`: where the time goes on this
+machine, printed as tables and written as JSON (`output=`); `markdown=` regenerates a page such
+as docs/benchmarks.md from that JSON (and any `inputs=`, e.g. a GPU machine's file)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from vla.benchmark import report, results
+from vla.suggest import unknown
+
+WHAT = (*results.SECTIONS, "all", "report")
+
+
+def device_of(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, got {name!r}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device=cuda, but torch sees no CUDA device here: use device=cpu")
+    return name
+
+
+def measure_section(name: str, cfg, device: str) -> dict:
+    part = OmegaConf.to_container(cfg[name], resolve=True)
+    warmup = int(part.pop("warmup", cfg.warmup))
+    repeats = int(part.pop("repeats", cfg.repeats))
+    start = time.perf_counter()
+    if name in ("inference", "train"):
+        from vla.benchmark import inference_speed, train_speed
+
+        module = inference_speed if name == "inference" else train_speed
+        settings = OmegaConf.to_container(cfg.settings, resolve=True)
+        wanted = part.pop("settings", None) or list(settings)
+        missing = [s for s in wanted if s not in settings]
+        if missing:
+            raise ValueError(unknown("benchmark setting", missing[0], list(settings)))
+        section = module.run(
+            part, {s: settings[s] for s in wanted}, cfg.backbone.name, device, warmup, repeats
+        )
+    else:
+        from vla.benchmark import collect_speed, rollout_speed
+
+        section = (rollout_speed if name == "rollout" else collect_speed).run(part)
+    from vla.benchmark import machine
+
+    section.update(
+        machine=machine.describe(),
+        warmup=warmup,
+        repeats=repeats,
+        seconds=time.perf_counter() - start,
+        device=device,
+    )
+    return section
+
+
+def run(cfg) -> int:
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    if cfg.what not in WHAT:
+        raise ValueError(unknown("benchmark", cfg.what, WHAT))
+    out = Path(cfg.output)
+    if cfg.what != "report":
+        from vla.benchmark import machine
+
+        device = device_of(cfg.device)
+        names = results.SECTIONS if cfg.what == "all" else (cfg.what,)
+        sections = {}
+        for name in names:
+            if cfg[name].get("settings", None) == []:
+                print(f"== {name}: no settings given, skipped")
+                continue
+            print(f"== {name} ({machine.label(machine.describe())})", flush=True)
+            sections[name] = measure_section(name, cfg, device)
+            print("\n".join(report.section_lines(name, sections[name])), flush=True)
+        results.write(out, results.merge(out, sections, machine.describe()))
+        print(f"results: {out}")
+    if cfg.markdown:
+        paths = [out, *[Path(p) for p in cfg.inputs or []]]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise FileNotFoundError(
+                f"no benchmark results at {missing}: run `vla benchmark all output=PATH` first"
+            )
+        files = [(str(p), results.read(p)) for p in paths]
+        Path(cfg.markdown).write_text(report.page(files, report.INTRO))
+        print(f"page: {cfg.markdown}")
+    return 0
