@@ -9,7 +9,7 @@ export MUJOCO_GL ?= egl
 export PYOPENGL_PLATFORM ?= egl
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup test test-slow demo checkpoint checkpoint-4x4 lint info clean-venv
+.PHONY: setup test test-slow demo checkpoint checkpoint-4x4 lint info benchmark clean-venv
 
 setup: $(STAMP)
 
@@ -65,6 +65,12 @@ checkpoint-4x4: setup
 	$(VENV)/bin/vla train dataset=$(GRID_WORK)/dataset output=$(GRID_WORK)/train $(GRID_TRAIN)
 	$(PY) scripts/ship_checkpoint.py $(GRID_WORK)/train $(GRID_WORK)/dataset $(GRID_DEST) \
 	  --command "make checkpoint-4x4  (vla collect $(GRID_CELLS) episodes=60; vla train $(GRID_TRAIN))"
+
+# speed on this machine, side by side (~15 min on 2 cores); docs/benchmarks.md is generated from
+# the JSON. On another machine, pass BENCH_JSON=docs/benchmarks/<machine>.json and add it to the page.
+BENCH_JSON ?= docs/benchmarks/cpu.json
+benchmark: setup
+	$(VENV)/bin/vla benchmark all output=$(BENCH_JSON) markdown=docs/benchmarks.md
 
 info: setup
 	$(VENV)/bin/vla info

@@ -22,10 +22,10 @@ def version(package: str) -> str | None:
         return None
 
 
-def commit() -> str | None:
+def git(*args: str) -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
+            ["git", *args],
             capture_output=True,
             text=True,
             timeout=5,
@@ -33,7 +33,15 @@ def commit() -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def commit() -> str | None:
+    """The checkout's commit, with "+changes" when tracked files differ from it."""
+    head = git("rev-parse", "--short", "HEAD")
+    if head and git("status", "--porcelain", "--untracked-files=no"):
+        head += "+changes"
+    return head
 
 
 def describe() -> dict:

@@ -177,6 +177,7 @@ def collect(section: dict) -> list[str]:
     return parallel(section["rows"])
 
 
+TIMED_CALLS = ("inference", "train")  # the others time whole runs (rates over all episodes)
 RENDER = {"inference": inference, "train": train, "rollout": rollout, "collect": collect}
 TITLES = {
     "inference": "Inference: batch-1 latency per chunk",
@@ -188,11 +189,13 @@ TITLES = {
 
 def section_lines(name: str, section: dict) -> list[str]:
     info = section["machine"]
+    how = f"Measured {info['date']}, commit {info.get('commit') or 'unknown'}"
+    if name in TIMED_CALLS:
+        how += f"; warm-up {section['warmup']}, median of {section['repeats']} repeats"
     return [
         f"### {TITLES[name]}",
         "",
-        f"Measured {info['date']}, commit {info.get('commit') or 'unknown'}; warm-up "
-        f"{section.get('warmup', '-')}, median of {section.get('repeats', '-')} repeats.",
+        how + f"; the section took {section['seconds']:.0f} s.",
         "",
         *RENDER[name](section),
         "",
