@@ -15,7 +15,7 @@ import torch
 
 from vla import backbone as backbone_lib
 from vla.benchmark import settings as settings_lib
-from vla.benchmark.timing import measure
+from vla.benchmark.timing import failure, measure
 from vla.policies.heads import HEADS
 from vla.policies.vla_policy import VLAPolicy
 
@@ -130,8 +130,8 @@ def run(cfg, setting_specs: dict, backbone: str, device: str, warmup: int, repea
                         settle=SETTLE if "compile" in mode or mode == "reduce-overhead" else 0,
                     )
                     row["max_error"] = relative_error(chunk_of(fast, obs, robot), reference, schema)
-                except Exception as e:  # a mode this machine cannot run is reported, not fatal
-                    row["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+                except Exception as e:
+                    row["error"] = failure(e)
                     rows.append(row)
                     print(f"  {name} {label} {mode}: {row['error']}", flush=True)
                     continue

@@ -18,37 +18,23 @@ def num(value, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-def inference(section: dict) -> list[str]:
-    rows = []
+def rows_of(section: dict, keys: tuple[str, ...], measured, width: int) -> list[list]:
+    """Each row's `keys`, then `measured(row)`'s cells, or the error of a mode that failed."""
+    out = []
     for r in section["rows"]:
-        if "error" in r:
-            rows.append(
-                [
-                    r["setting"],
-                    r["head"],
-                    r["mode"],
-                    r["layers"],
-                    r["image_size"],
-                    r["actions_per_call"],
-                    "failed: " + r["error"],
-                    "",
-                    "",
-                ]
-            )
-            continue
-        rows.append(
-            [
-                r["setting"],
-                r["head"],
-                r["mode"],
-                r["layers"],
-                r["image_size"],
-                r["actions_per_call"],
-                num(r["median_ms"]),
-                num(r["actions_per_s"]),
-                f"{r['max_error']:.1e}",
-            ]
-        )
+        tail = ["failed: " + r["error"]] + [""] * (width - 1) if "error" in r else measured(r)
+        out.append([r[k] for k in keys] + tail)
+    return out
+
+
+def inference(section: dict) -> list[str]:
+    keys = ("setting", "head", "mode", "layers", "image_size", "actions_per_call")
+    rows = rows_of(
+        section,
+        keys,
+        lambda r: [num(r["median_ms"]), num(r["actions_per_s"]), f"{r['max_error']:.1e}"],
+        3,
+    )
     lines = table(
         [
             "setting",
@@ -75,38 +61,19 @@ def inference(section: dict) -> list[str]:
 
 def train(section: dict) -> list[str]:
     peak = section["peak_flops"]
-    rows = []
-    for r in section["rows"]:
-        if "error" in r:
-            rows.append(
-                [
-                    r["setting"],
-                    r["mode"],
-                    r["layers"],
-                    r["image_size"],
-                    r["batch_size"],
-                    "failed: " + r["error"],
-                    "",
-                    "",
-                    "",
-                    "",
-                ]
-            )
-            continue
-        rows.append(
-            [
-                r["setting"],
-                r["mode"],
-                r["layers"],
-                r["image_size"],
-                r["batch_size"],
-                num(r["median_ms"], 0),
-                num(r["samples_per_s"]),
-                num(r["achieved_flops"] / 1e9),
-                f"{100 * r['mfu']:.1f}%",
-                f"{r['loss_error']:.1e}",
-            ]
-        )
+    keys = ("setting", "mode", "layers", "image_size", "batch_size")
+    rows = rows_of(
+        section,
+        keys,
+        lambda r: [
+            num(r["median_ms"], 0),
+            num(r["samples_per_s"]),
+            num(r["achieved_flops"] / 1e9),
+            f"{100 * r['mfu']:.1f}%",
+            f"{r['loss_error']:.1e}",
+        ],
+        5,
+    )
     return [
         f"Matmul peak measured here: fp32 {num(peak['fp32'] / 1e9)} GFLOP/s, bf16 "
         f"{num(peak['bf16'] / 1e9)} GFLOP/s (MFU divides by the step's dtype).",

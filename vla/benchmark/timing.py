@@ -50,3 +50,8 @@ def measure(
         "max_ms": max(times),
         "repeats": repeats,
     }
+
+
+def failure(error: Exception) -> str:
+    """A mode this machine cannot run is reported in the table (its first line), not fatal."""
+    return f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
