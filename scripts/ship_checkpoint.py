@@ -17,7 +17,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from vla import atomic
+from vla import atomic, hardware
 from vla.datasets.fingerprint import fingerprint
 
 FILES = ("config.json", "model.safetensors", "golden.safetensors")
@@ -31,11 +31,7 @@ def train_seconds(last: dict) -> float:
 
 
 def machine() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
-    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-    model = names[0] if names else platform.processor() or "unknown CPU"
-    return f"{platform.machine()}, {model}, {os.cpu_count()} cores"
+    return f"{platform.machine()}, {hardware.cpu()[0]}, {os.cpu_count()} cores"
 
 
 def main() -> None:

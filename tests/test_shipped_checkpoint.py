@@ -5,6 +5,7 @@ was trained."""
 import json
 
 import numpy as np
+import pytest
 
 from vla.policies.vla_policy import VLAPolicy
 
@@ -68,19 +69,24 @@ def test_the_4x4_checkpoint_loads_and_acts_on_every_robot(repo_root):
         assert np.all(np.isfinite(chunk))
 
 
-def test_the_metaworld_checkpoint_loads_and_acts(repo_root):
-    """checkpoints/metaworld_mt10 (docs/results.md row 37): one policy for Meta-World's ten MT10
-    tasks, its 4-number state apart from its action, the sentence read as its nearest task."""
+@pytest.mark.parametrize(
+    "name, group, episodes, steps",
+    [("metaworld_mt10", "MT10", 500, 8000), ("metaworld_mt50", "TASKS", 1000, 15000)],
+)
+def test_the_metaworld_checkpoints_load_and_act(repo_root, name, group, episodes, steps):
+    """checkpoints/metaworld_mt10 and metaworld_mt50 (docs/results.md rows 37 and 39): one
+    policy for Meta-World's MT10 or all 50 tasks, its 4-number state apart from its action, the
+    sentence read as its nearest task."""
     from vla.envs import metaworld_language
 
-    ckpt = repo_root / "checkpoints" / "metaworld_mt10"
+    ckpt = repo_root / "checkpoints" / name
     policy = VLAPolicy.from_pretrained(ckpt)
     assert policy.robots == ["metaworld_sawyer"]
-    assert set(policy.config.sentence_tasks) == set(metaworld_language.MT10)
+    assert set(policy.config.sentence_tasks) == set(getattr(metaworld_language, group))
     schema = policy.schemas["metaworld_sawyer"]
     assert schema.state_dim == 4 and schema.action_mode == "ee_delta"
     trained_by = json.loads((ckpt / "TRAINED_BY.json").read_text())
-    assert trained_by["dataset"]["episodes"] == 500 and trained_by["steps"] == 8000
+    assert trained_by["dataset"]["episodes"] == episodes and trained_by["steps"] == steps
     assert sum(p.stat().st_size for p in ckpt.iterdir()) < 20 * 2**20
     obs = {
         "images": {c: np.zeros((64, 64, 3), np.uint8) for c in policy.config.cameras},
