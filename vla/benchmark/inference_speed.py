@@ -13,7 +13,6 @@ import copy
 import numpy as np
 import torch
 
-from vla import backbone as backbone_lib
 from vla.benchmark import settings as settings_lib
 from vla.benchmark.timing import failure, measure
 from vla.policies.heads import HEADS
@@ -98,11 +97,7 @@ def run(cfg, setting_specs: dict, backbone: str, device: str, warmup: int, repea
         setting = settings_lib.load(name, spec, backbone)
         obs = settings_lib.observation(setting)
         robot, schema = setting.robot, setting.schemas[setting.robot]
-        bb = backbone_lib.load(
-            backbone_lib.BackboneConfig(
-                name=backbone, num_layers=setting.policy.num_layers, dtype=setting.policy.dtype
-            )
-        )
+        bb = setting.load_backbone()
         rates = {}
         for label, head, horizon in head_variants(
             heads, cfg.get("horizon") or setting.policy.horizon

@@ -33,6 +33,15 @@ class Setting:
     def robot(self) -> str:
         return next(iter(self.schemas))
 
+    def load_backbone(self):
+        """The backbone this setting's policy loads (loaded once, copied for each head)."""
+        from vla import backbone as backbone_lib
+
+        p = self.policy
+        return backbone_lib.load(
+            backbone_lib.BackboneConfig(name=p.backbone, num_layers=p.num_layers, dtype=p.dtype)
+        )
+
 
 def load(name: str, spec: dict, backbone: str) -> Setting:
     """spec: {robots_from: checkpoint dir, policy: checkpoint | defaults, overrides: {...}}."""

@@ -13,7 +13,6 @@ import copy
 
 import torch
 
-from vla import backbone as backbone_lib
 from vla.benchmark import settings as settings_lib
 from vla.benchmark.timing import failure, measure
 from vla.policies.vla_policy import VLAPolicy
@@ -81,12 +80,7 @@ def run(cfg, setting_specs: dict, backbone: str, device: str, warmup: int, repea
         setting = settings_lib.load(name, spec, backbone)
         size = int(cfg.get("batch_size") or 16)
         batch = on_device(settings_lib.training_batch(setting, setting.policy, size), device)
-        bb = backbone_lib.load(
-            backbone_lib.BackboneConfig(
-                name=backbone, num_layers=setting.policy.num_layers, dtype=setting.policy.dtype
-            )
-        )
-        reference = VLAPolicy(setting.policy, setting.schemas, setting.stats, backbone=bb)
+        reference = VLAPolicy(setting.policy, setting.schemas, setting.stats)
         reference = reference.to(device).train()
         flops = step_flops(reference, batch)
         with torch.no_grad():
