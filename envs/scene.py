@@ -178,7 +178,7 @@ def _tcp_frame(model: mujoco.MjModel, data: mujoco.MjData, robot: RobotDefinitio
     return tcp, np.stack([closing, np.cross(approach, closing), approach], axis=1), palm
 
 
-def _add_tcp_and_wrist_camera(spec: mujoco.MjSpec, robot: RobotDefinition) -> None:
+def add_tcp_and_wrist_camera(spec: mujoco.MjSpec, robot: RobotDefinition) -> None:
     """Place a TCP site (consistent axes on every robot) and a wrist camera on the palm."""
     model = spec.compile()
     data = mujoco.MjData(model)
@@ -210,7 +210,7 @@ def _add_tcp_and_wrist_camera(spec: mujoco.MjSpec, robot: RobotDefinition) -> No
     )
 
 
-def _compose(robot: RobotDefinition) -> mujoco.MjSpec:
+def compose(robot: RobotDefinition) -> mujoco.MjSpec:
     spec = mujoco.MjSpec()
     spec.modelname = f"tabletop_{robot.name}"
     spec.compiler.degree = False  # every robot file here is in radians; the parent's setting wins
@@ -233,8 +233,8 @@ def _build_cached(robot_name: str) -> tuple[mujoco.MjModel, SceneIndex]:
     from vla.envs import ik  # local: ik needs a compiled model of this scene
 
     robot = registry.get(robot_name)
-    spec = _compose(robot)
-    _add_tcp_and_wrist_camera(spec, robot)
+    spec = compose(robot)
+    add_tcp_and_wrist_camera(spec, robot)
     max_faces = os.environ.get("VLA_MESH_MAX_FACES", str(meshes.DEFAULT_MAX_FACES))
     if max_faces.lower() != "none":  # "none" draws the original meshes
         meshes.decimate(spec, spec.compile(), int(max_faces))

@@ -9,6 +9,8 @@ import dataclasses
 import torch
 from torch import nn
 
+from vla.policies import plugins
+
 
 @dataclasses.dataclass
 class NoOptions:
@@ -18,12 +20,13 @@ class NoOptions:
 class ActionHead(nn.Module, metaclass=abc.ABCMeta):
     """Turns the backbone's view of the prefix into a normalised action chunk.
 
-    __init__(config, width, action_dims, vocab_size): `config` the PolicyConfig, `width` the
-    backbone's hidden size, `action_dims` {robot: its action dimensions}, `vocab_size` the
-    backbone's. `run` below is the BackboneRunner: `run(embeds, mask)` for a full pass,
+    __init__(config, width, action_dims, vocab_size, inputs): `config` the PolicyConfig (a head
+    reads its horizon and its own options, never a part's), `width` the backbone's hidden size,
+    `action_dims` {robot: its action dimensions}, `vocab_size` the backbone's, `inputs` {name:
+    size} of the `conditioning` values the policy's parts provide (policies/part.py). `run` below is the BackboneRunner: `run(embeds, mask)` for a full pass,
     `run.start` / `run.step` to reuse a cached prefix, `run.embed` and `run.lm_head`.
-    `conditioning` names any extra inputs the policy hands the head (e.g. the chunk head's
-    "anchors"); a head that declares none gets none.
+    `conditioning` names any extra inputs the head can read (e.g. the chunk head's "anchors",
+    which the anchors part provides); a head that declares none gets none.
 
     `options` is the head's own configuration: a dataclass whose fields are its options with
     their defaults, checked in its __post_init__. The policy's config holds one per registered
@@ -63,11 +66,4 @@ def checked_loss(name: str, out, batch: int):
 
 def register(registry: dict, name: str, cls: type) -> None:
     """Adds a head class to the registry, refusing one that does not keep the contract."""
-    if not (isinstance(cls, type) and issubclass(cls, ActionHead)):
-        raise TypeError(f"head {name!r}: {cls!r} must subclass vla.policies.action_head.ActionHead")
-    if not (isinstance(cls.options, type) and dataclasses.is_dataclass(cls.options)):
-        raise TypeError(f"head {name!r}: {cls.__name__}.options must be a dataclass (its options)")
-    missing = sorted(getattr(cls, "__abstractmethods__", ()))
-    if missing:
-        raise TypeError(f"head {name!r}: {cls.__name__} does not implement {missing}")
-    registry[name] = cls
+    plugins.register(registry, "head", name, cls, ActionHead)

@@ -25,7 +25,9 @@ class BinsOptions:
 class BinsHead(ActionHead):
     options = BinsOptions
 
-    def __init__(self, config, width: int, action_dims: dict[str, int], vocab_size: int):
+    def __init__(
+        self, config, width: int, action_dims: dict[str, int], vocab_size: int, inputs=None
+    ):
         super().__init__()
         self.horizon = config.horizon
         self.max_dim = max(action_dims.values())

@@ -1,6 +1,7 @@
 """Checkpoints: only what was trained, plus everything needed to refuse a wrong load.
 
-    DIR/config.json         policy config, backbone id + content hash, robots' schemas, stats
+    DIR/config.json         policy config, backbone id + content hash, robots' schemas, stats,
+                            and each part's fitted state
     DIR/model.safetensors   trained tensors only (LoRA adapters, tokenizers, heads; the whole
                             backbone only when it was fully fine-tuned)
     DIR/golden.safetensors  fixed inputs per robot and the outputs they gave at save time
@@ -8,6 +9,7 @@
 Written atomically (built aside, then renamed). Loading rebuilds the policy around the same
 backbone, checks the hash, the tensor names and shapes, and that the golden inputs give the
 golden outputs again; any mismatch is an error that says what differs. No pickle anywhere.
+Format 1 (before the parts owned their options) loads through policies/legacy.py.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from safetensors.torch import load_file, save_file
 from vla import atomic
 from vla.embodiment import Embodiment
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE = (1, 2)  # 1: flat part flags and old tensor names (policies/legacy.py)
 GOLDEN_INSTRUCTION = "put the red cube in the bowl"
 GOLDEN_TOLERANCE = 1e-4
 
@@ -46,7 +49,7 @@ def golden_inputs(policy) -> dict[str, torch.Tensor]:
         out[f"{robot}.state"] = mean[None] + 0.05 * torch.randn(
             1, policy.max_state_dim, generator=g
         )
-        if policy.config.reads_true_target:
+        if "target_xy" in policy.observes:
             out[f"{robot}.target_xy"] = torch.tensor([[0.45, 0.1]])  # metres, on the table
     return out
 
@@ -59,11 +62,8 @@ def golden_outputs(policy, inputs) -> dict[str, torch.Tensor]:
         images = inputs[f"{robot}.images"].to(policy.device)
         state = inputs[f"{robot}.state"].to(policy.device)
         target = inputs.get(f"{robot}.target_xy")
-        out[f"{robot}.output"] = (
-            policy.predict_normalized(images, state, [GOLDEN_INSTRUCTION], [robot], target)
-            .float()
-            .cpu()
-        )
+        batch = policy.pre.tensors(images, state, [GOLDEN_INSTRUCTION], [robot], target)
+        out[f"{robot}.output"] = policy.sample_actions(batch).float().cpu()
     policy.train(was_training)
     return out
 
@@ -77,6 +77,7 @@ def save(policy, directory) -> None:
         "backbone": policy.backbone_info,
         "robots": {r: s.to_dict() for r, s in policy.schemas.items()},
         "stats": policy.stats,
+        "fitted": policy.fitted,
     }
     with atomic.replace_directory(directory) as tmp:
         (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
@@ -91,23 +92,31 @@ def read_config(directory) -> dict:
             f"{directory} is not a vla checkpoint: no config.json (train one with `vla train`)"
         )
     config = json.loads(path.read_text())
-    if config.get("format_version") != FORMAT_VERSION:
+    if config.get("format_version") not in READABLE:
         raise ValueError(
             f"{directory}: checkpoint format {config.get('format_version')}, this code reads {FORMAT_VERSION}"
         )
     return config
 
 
-def load(directory, device="cpu", backbone=None):
+def saved_policy(config: dict, **overrides):
+    """A checkpoint's config.json -> (PolicyConfig with `overrides`, {part: fitted state})."""
+    from vla.policies import legacy
     from vla.policies.configuration import PolicyConfig
+
+    values, fitted = legacy.split_fitted(config["policy"])  # format 1 kept it in the config
+    return PolicyConfig.from_dict({**values, **overrides}), config.get("fitted", fitted)
+
+
+def load(directory, device="cpu", backbone=None):
+    from vla.policies import legacy
     from vla.policies.vla_policy import VLAPolicy
 
     directory = Path(directory)
     config = read_config(directory)
     schemas = {r: Embodiment.from_dict(s) for r, s in config["robots"].items()}
-    policy = VLAPolicy(
-        PolicyConfig.from_dict(config["policy"]), schemas, config["stats"], backbone=backbone
-    )
+    policy_config, fitted = saved_policy(config)
+    policy = VLAPolicy(policy_config, schemas, config["stats"], backbone=backbone, fitted=fitted)
     saved_hash = config["backbone"].get("content_hash")
     loaded_hash = policy.backbone_info.get("content_hash")
     if saved_hash and loaded_hash and saved_hash != loaded_hash:
@@ -116,6 +125,8 @@ def load(directory, device="cpu", backbone=None):
             f"{config['backbone']['name']!r} now loads {loaded_hash[:12]}...; install the backbone it was trained with"
         )
     state = load_file(str(directory / "model.safetensors"))
+    if config["format_version"] == 1:
+        state = {legacy.tensor_name(k): v for k, v in state.items()}
     expected = trained_state(policy)
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     if missing or unexpected:

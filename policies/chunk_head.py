@@ -14,8 +14,11 @@ from vla.tokenizers.robot_rows import read_out
 class ChunkHead(ActionHead):
     conditioning = ("anchors", "frame")
 
-    def __init__(self, config, width: int, action_dims: dict[str, int], vocab_size: int):
+    def __init__(self, config, width, action_dims: dict[str, int], vocab_size, inputs=None):
+        """`inputs`: what the parts provide of `conditioning`, {name: size}: with "anchors"
+        (K positions) the TCP x, y blend them; with "frame" they are corrected in it too."""
         super().__init__()
+        inputs = inputs or {}
         self.horizon = config.horizon
         self.max_dim = max(action_dims.values())
         self.dims = dict(action_dims)
@@ -23,14 +26,12 @@ class ChunkHead(ActionHead):
         self.out = nn.ModuleDict({r: nn.Linear(width, d) for r, d in sorted(action_dims.items())})
         self.tokenizer = ContinuousTokenizer()
         self.anchor_weights = None
-        if config.anchor_xy:
-            # target, goal (with a goal token), the TCP itself; zero init: an even blend
-            n = 3 if config.goal_token else 2
-            self.anchor_weights = nn.Linear(width, n)
+        if "anchors" in inputs:  # e.g. target, goal, the TCP itself; zero init: an even blend
+            self.anchor_weights = nn.Linear(width, inputs["anchors"])
             nn.init.zeros_(self.anchor_weights.weight)
             nn.init.zeros_(self.anchor_weights.bias)
         self.frame_offset = None
-        if config.anchor_frame:  # (along, across) the target-to-goal frame; zero init: none
+        if "frame" in inputs:  # (along, across) the target-to-goal frame; zero init: none
             self.frame_offset = nn.Linear(width, 2)
             nn.init.zeros_(self.frame_offset.weight)
             nn.init.zeros_(self.frame_offset.bias)
@@ -55,12 +56,12 @@ class ChunkHead(ActionHead):
         out = read_out(self.out, self.dims, self.max_dim, hidden, robots)
         if self.anchor_weights is not None:
             if anchors is None:
-                raise ValueError("policy.anchor_xy=true: the chunk head needs the anchors")
+                raise ValueError("the chunk head was built to blend anchors: none were provided")
             w = self.anchor_weights(hidden.to(self.anchor_weights.weight.dtype)).float()
             blend = w.softmax(-1) @ anchors.float()  # (B, H, K) @ (B, K, 2)
             if self.frame_offset is not None:
                 if frame is None:
-                    raise ValueError("policy.anchor_frame=true: the chunk head needs the frame")
+                    raise ValueError("the chunk head was built to use the frame: none was provided")
                 off = self.frame_offset(hidden.to(self.frame_offset.weight.dtype)).float()
                 blend = blend + off @ frame.float()  # (B, H, 2) @ (B, 2, 2)
             out = torch.cat([out[..., :2] + blend, out[..., 2:]], -1)

@@ -44,7 +44,9 @@ class FlowOptions:
 class FlowHead(ActionHead):
     options = FlowOptions
 
-    def __init__(self, config, width: int, action_dims: dict[str, int], vocab_size: int):
+    def __init__(
+        self, config, width: int, action_dims: dict[str, int], vocab_size: int, inputs=None
+    ):
         super().__init__()
         self.horizon = config.horizon
         self.max_dim = max(action_dims.values())

@@ -5,12 +5,11 @@ the policy, the trainer and the tests over HEADS pick it up."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from vla.policies.action_head import register
 from vla.policies.bins_head import BinsHead
 from vla.policies.chunk_head import ChunkHead
 from vla.policies.flow_head import FlowHead
+from vla.policies.plugins import options_of
 
 HEADS: dict[str, type] = {}
 register(HEADS, "bins", BinsHead)
@@ -26,14 +25,7 @@ def head_options(given: dict) -> dict:
     for name in given:
         if name not in HEADS:
             raise ValueError(unknown("head in policy.heads", name, HEADS))
-    out = {}
-    for name, cls in HEADS.items():
-        value = given.get(name) or {}
-        if not isinstance(value, cls.options):
-            names = [f.name for f in dataclasses.fields(cls.options)]
-            for key in value:
-                if key not in names:
-                    raise ValueError(unknown(f"option of policy.heads.{name}", key, names))
-            value = cls.options(**value)
-        out[name] = value
-    return out
+    return {
+        name: options_of(cls, given.get(name) or {}, f"policy.heads.{name}")
+        for name, cls in HEADS.items()
+    }

@@ -49,7 +49,7 @@ class SentenceEncoder:
         self._cache: dict[str, torch.Tensor] = {}
 
     @torch.no_grad()
-    def _encode(self, sentence: str) -> torch.Tensor:
+    def encode_one(self, sentence: str) -> torch.Tensor:
         ids = torch.tensor([self.text.ids(sentence)], device=next(self.decoder.parameters()).device)
         out = self.decoder(input_ids=ids, output_hidden_states=self.span > 1)
         below = out.hidden_states[len(out.hidden_states) - self.span : -1] if self.span > 1 else ()
@@ -61,5 +61,5 @@ class SentenceEncoder:
             if s not in self._cache:
                 if len(self._cache) >= MAX_CACHED:
                     self._cache.clear()
-                self._cache[s] = self._encode(s)
+                self._cache[s] = self.encode_one(s)
         return torch.stack([self._cache[s] for s in instructions]).to(device)

@@ -13,9 +13,12 @@ own plane: "target" from the cubes, "goal" from the bowl, plate and mark.
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import numpy as np
 import torch
 
+CUBE_PREFIX = "cube_"
 MAX_FIT_ERROR_M = 0.002  # a worse fit means the camera moved or is not a pinhole: say so
 
 
@@ -70,3 +73,25 @@ def fit_checked(uv: np.ndarray, xy: np.ndarray, what: str) -> list[float]:
             "off): the camera moves or is not a pinhole; train with policy.table_map=mlp"
         )
     return [float(v) for v in h.reshape(-1)]
+
+
+def plane_points(records: list[dict], camera: str) -> dict[str, dict[str, tuple]]:
+    """Labelled table points of a dataset's episode records (their "initial_state": "layout"
+    and "pixels") -> {robot: {"target": (uv (N, 2), xy (N, 2)), "goal": (uv, xy)}}: every cube's
+    start for "target" (a cube's centre: one height), every fixture's for "goal". Records
+    without pixels for `camera` (older collections, moving cameras) add nothing."""
+    points = defaultdict(lambda: defaultdict(list))
+    for record in records:
+        initial = record.get("initial_state") or {}
+        pixels = (initial.get("pixels") or {}).get(camera) or {}
+        for name, place in (initial.get("layout") or {}).items():
+            if name in pixels:
+                thing = "target" if name.startswith(CUBE_PREFIX) else "goal"
+                points[record["robot"]][thing].append((pixels[name], place[:2]))
+    return {
+        robot: {
+            thing: (np.array([p for p, _ in pairs], float), np.array([q for _, q in pairs], float))
+            for thing, pairs in things.items()
+        }
+        for robot, things in points.items()
+    }

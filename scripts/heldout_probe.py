@@ -36,8 +36,9 @@ def probe(policy, items, instructions) -> dict[str, float]:
     images = torch.stack([it["images"] for it in items])
     state = torch.stack([it["state"] for it in items])
     robots = [it["robot"] for it in items]
-    prefix, mask, seen = policy._prefix(images, state, instructions, robots)
-    acted = policy.head.predict(policy.run, prefix, mask, robots, **policy._conditioning(seen))
+    batch = policy.pre.tensors(images, state, instructions, robots)
+    _, _, seen = policy.embed_prefix(batch)
+    acted = policy.sample_actions(batch)
     expert = policy.normalizer.action(torch.stack([it["actions"] for it in items]), robots)
     dims = torch.stack([it["dim_mask"] for it in items])[:, None].float()
     out = {"l1": float(((acted - expert).abs() * dims).sum() / (dims.sum() * acted.shape[1]))}

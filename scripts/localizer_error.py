@@ -27,11 +27,9 @@ def main() -> None:
     from vla.policies.vla_policy import VLAPolicy
 
     policy = VLAPolicy.from_pretrained(args.checkpoint).eval()
-    loc = policy.target_localizer
+    loc = policy.parts["localizer"].net if "localizer" in policy.parts else None
     if loc is None:
-        raise SystemExit(
-            f"{args.checkpoint} has no target localizer (policy.target_probe_weight=0)"
-        )
+        raise SystemExit(f"{args.checkpoint} has no localizer network (policy.parts.localizer)")
     data = EpisodeDataset(
         args.dataset,
         horizon=policy.config.horizon,
@@ -46,10 +44,12 @@ def main() -> None:
         batch = torch.utils.data.default_collate(items)
         robots = list(batch["robot"])
         with torch.no_grad():
-            _, _, seen = policy._prefix(
-                batch["images"], batch["state"], list(batch["instruction"]), robots
+            _, _, seen = policy.embed_prefix(
+                policy.pre.tensors(
+                    batch["images"], batch["state"], list(batch["instruction"]), robots
+                )
             )
-            found = loc.soft_argmax(seen["heatmap"])[:, 0]
+            found = loc.soft_argmax(seen["localizer.heatmap"])[:, 0]
             true_uv = batch["target_uv"][:, 0].float()
             mapped_found = loc.table_position(found, robots, 0)
             mapped_true = loc.table_position(true_uv, robots, 0)

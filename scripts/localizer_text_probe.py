@@ -55,11 +55,16 @@ def main() -> None:
     torch.manual_seed(args.seed)
     policy = checkpoint.load(args.checkpoint).eval()
     # the policy's own noise-word path, at this probe's setting
-    policy.config = dataclasses.replace(policy.config, text_noise_words=args.noise_words)
+    words = policy.parts["words"]
+    words.opts = dataclasses.replace(words.opts, noise_words=args.noise_words)
     cfg, width = policy.config, policy.lm.get_input_embeddings().weight.shape[1]
     pool = TextPool(width, args.pooling)
     localizer = TargetLocalizer(
-        policy.robots, width, cfg.image_size, things=cfg.localized_things, planes=cfg.table_planes
+        policy.robots,
+        width,
+        cfg.image_size,
+        things=policy.parts["localizer"].opts.things,
+        planes=policy.fitted.get("localizer", {}).get("planes"),
     )
     opt = torch.optim.AdamW([*pool.parameters(), *localizer.parameters()], lr=1e-3)
     cams = list(cfg.cameras)
@@ -69,10 +74,10 @@ def main() -> None:
 
     def pooled(instructions, training):
         with torch.no_grad():
-            ids, mask = policy.text(instructions, device="cpu")
-            words = policy.run.embed(ids)
-        policy.train(training)
-        return pool(*policy._with_noise_words(words, mask))
+            ids, mask = policy.pre.text(instructions, device="cpu")
+            embedded = policy.run.embed(ids)
+        words.train(training)
+        return pool(*words.with_noise_words(embedded, mask))
 
     start = time.perf_counter()
     for _ in range(args.steps):

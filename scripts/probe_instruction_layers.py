@@ -1,4 +1,4 @@
-"""Which backbone layer knows what a paraphrase asks for? (policy.sentence_layer)
+"""Which backbone layer knows what a paraphrase asks for? (policy.parts.sentence.layer)
 
 For every layer of the backbone, the prompt's last-token hidden state (the policy's own prompt,
 tokenizers/text.py) of each instruction: a linear probe (softmax regression) fitted on the

@@ -25,6 +25,7 @@ def main() -> None:
 
     from vla.embodiment import control_of
     from vla.envs.tabletop_env import TabletopEnv
+    from vla.policies.processor import Observation
     from vla.policies.vla_policy import VLAPolicy
 
     policy = VLAPolicy.from_pretrained(args.checkpoint).eval()
@@ -40,9 +41,9 @@ def main() -> None:
     print(f"{obs['instruction']!r} ({control} control), goal {goal_name}")
     done, t = False, 0
     while not done:
-        images, state, text, target = policy._batch_from_obs(obs, args.robot)
+        batch = policy.pre.observations([Observation.of(obs, args.robot)], policy.device)
         with torch.no_grad():
-            _, _, seen = policy._prefix(images, state, text, [args.robot], target)
+            _, _, seen = policy.embed_prefix(batch)
         chunk = policy.predict_action_chunk(obs, args.robot)
         cube = env.unwrapped.cube_pos(episode.target)
         tcp = env.unwrapped.tcp()

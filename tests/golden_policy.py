@@ -54,16 +54,15 @@ VARIANTS = {
     "flow": {"head": "flow", "heads": {"flow": {"steps": 3}}},
     "chunk_conv_relative": {
         "head": "chunk",
-        "image_encoder": "conv",
         "action_mode": "relative",
-        "patch_size": 8,
+        "parts": {"images": {"encoder": "conv", "patch_size": 8}},
     },
 }
 
 
 def build(variant: str) -> VLAPolicy:
     torch.manual_seed(1234)
-    options = {"patch_size": 16, **VARIANTS[variant]}
+    options = {"parts": {"images": {"patch_size": 16}}, **VARIANTS[variant]}
     cfg = PolicyConfig(horizon=3, n_action_steps=3, num_layers=2, image_size=32, **options)
     schemas = {"six": schema("six", 5), "eight": schema("eight", 7)}
     return VLAPolicy(cfg, schemas, {"six": stats(6), "eight": stats(8)}).eval()
@@ -79,11 +78,9 @@ def inputs() -> dict[str, torch.Tensor]:
 
 def outputs(variant: str) -> torch.Tensor:
     x = inputs()
-    return (
-        build(variant)
-        .predict_normalized(x["images"], x["state"], [INSTRUCTION] * 2, ["six", "eight"])
-        .float()
-    )
+    policy = build(variant)
+    batch = policy.pre.tensors(x["images"], x["state"], [INSTRUCTION] * 2, ["six", "eight"])
+    return policy.sample_actions(batch).float()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""policy.anchor_xy: the chunk head's TCP x, y blend the target's, the goal's and the TCP's own
+"""policy.parts.anchors: the chunk head's TCP x, y blend the target's, the goal's and the TCP's own
 positions before their correction, so a head that picks the target anchor commands the TCP to
 exactly where the localizer put the cube."""
 
@@ -8,15 +8,11 @@ import pytest
 import torch
 
 from tests.conftest import POLICY_DEMO_SIZE
-from tests.test_policy import batch_of, make_policy, obs_of
-from vla.policies.configuration import PolicyConfig
+from tests.test_policy import batch_of, make_policy, obs_of, seen_of, stats_of
+from vla.policies.anchors_part import AnchorsOptions
 
-ANCHORED = {
-    "image_encoder": "conv",
-    "target_probe_weight": 1.0,
-    "target_token": "predicted",
-    "anchor_xy": True,
-}
+LOCALIZED = {"images": {"encoder": "conv"}, "localizer": {"weight": 1.0, "token": "predicted"}}
+ANCHORED = {**LOCALIZED, "anchors": {}}
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +30,14 @@ def ee_demos():
 
 
 def anchored_policy(ee_demos, options=ANCHORED):
-    policy = make_policy(ee_demos, "chunk", **options)
     # one demo's actions span a few cm; widen x, y so that positions elsewhere on the table
     # (the untrained localizer's estimate, a label) lie inside the action range, not clipped
-    for table in policy.normalizer._t.values():
-        table["action_low"][:2], table["action_high"][:2] = -1.0, 1.0
-    return policy
+    stats = stats_of(ee_demos)
+    for robot in stats.values():
+        action = robot["action"]
+        action["q01"], action["q99"] = list(action["q01"]), list(action["q99"])
+        action["q01"][:2], action["q99"][:2] = [-1.0, -1.0], [1.0, 1.0]
+    return make_policy(ee_demos, "chunk", parts=options, stats=stats)
 
 
 def labelled_batch(policy, ee_demos, goal_xy, goal_uv=(math.nan, math.nan)):
@@ -57,16 +55,19 @@ def labelled_batch(policy, ee_demos, goal_xy, goal_uv=(math.nan, math.nan)):
     return batch
 
 
-def test_the_config_says_what_anchoring_needs():
-    with pytest.raises(ValueError, match="target token"):
-        PolicyConfig(anchor_xy=True)
+def test_the_policy_says_what_anchoring_needs(ee_demos):
+    with pytest.raises(ValueError, match="provides 'target'"):
+        make_policy(ee_demos, "chunk", parts={"images": {"encoder": "conv"}, "anchors": {}})
+    relative = {r: s | {"action.relative": s["action"]} for r, s in stats_of(ee_demos).items()}
     with pytest.raises(ValueError, match="action_mode=absolute"):
-        PolicyConfig(**ANCHORED, action_mode="relative")
+        make_policy(ee_demos, "chunk", parts=ANCHORED, action_mode="relative", stats=relative)
+    with pytest.raises(ValueError, match="head 'bins' reads none of them"):
+        make_policy(ee_demos, "bins", parts=ANCHORED)
 
 
 def test_robots_acting_in_joints_are_refused(demos):
     with pytest.raises(ValueError, match="control=ee_pose"):
-        make_policy(demos, "chunk", **ANCHORED)
+        make_policy(demos, "chunk", parts=ANCHORED)
 
 
 def test_a_head_that_picks_the_target_anchor_commands_the_estimate(ee_demos):
@@ -79,9 +80,7 @@ def test_a_head_that_picks_the_target_anchor_commands_the_estimate(ee_demos):
         head.anchor_weights.bias.copy_(torch.tensor([30.0, 0.0]))  # ... and the target anchor
     for robot in ee_demos:
         obs = obs_of(ee_demos, robot)
-        images, state, text, _ = policy._batch_from_obs(obs, robot)
-        with torch.no_grad():
-            _, _, seen = policy._prefix(images, state, text, [robot])
+        seen = seen_of(policy, obs, robot)
         chunk = policy.predict_action_chunk(obs, robot=robot)
         for step in chunk:
             torch.testing.assert_close(
@@ -109,14 +108,16 @@ def test_the_blend_trains(ee_demos):
     assert torch.isfinite(loss) and grad is not None and grad.abs().sum() > 0
 
 
-FRAMED = {**ANCHORED, "goal_token": True, "anchor_frame": True}
+FRAMED = {
+    **ANCHORED,
+    "localizer": {"weight": 1.0, "token": "predicted", "goal": True},
+    "anchors": {"frame": True},
+}
 
 
-def test_the_frame_needs_the_anchors_and_a_goal():
-    with pytest.raises(ValueError, match="anchor_xy=true and policy.goal_token=true"):
-        PolicyConfig(**{**ANCHORED, "anchor_xy": False}, anchor_frame=True)
-    with pytest.raises(ValueError, match="goal_token=true"):
-        PolicyConfig(**ANCHORED, anchor_frame=True)
+def test_the_frame_needs_a_goal(ee_demos):
+    with pytest.raises(ValueError, match="provides 'goal'"):
+        make_policy(ee_demos, "chunk", parts={**ANCHORED, "anchors": AnchorsOptions(frame=True)})
 
 
 def test_a_frame_offset_is_measured_from_the_target_towards_the_goal(ee_demos):
@@ -132,9 +133,7 @@ def test_a_frame_offset_is_measured_from_the_target_towards_the_goal(ee_demos):
         head.frame_offset.weight.zero_()
     for robot in ee_demos:
         obs = obs_of(ee_demos, robot)
-        images, state, text, _ = policy._batch_from_obs(obs, robot)
-        with torch.no_grad():
-            _, _, seen = policy._prefix(images, state, text, [robot])
+        seen = seen_of(policy, obs, robot)
         target, goal = seen["target"][0].float(), seen["goal"][0].float()
         along = (goal - target) / (goal - target).norm()
         across = torch.stack([-along[1], along[0]])

@@ -123,7 +123,7 @@ def test_the_demo_recipe_under_bf16_autocast_matches_float32():
     from vla.policies.vla_policy import VLAPolicy
 
     setting = tiny_setting()
-    policy = VLAPolicy(setting.policy, setting.schemas, setting.stats)
+    policy = VLAPolicy(setting.policy, setting.schemas, setting.stats, fitted=setting.fitted)
     batch = settings_lib.training_batch(setting, setting.policy, 4)
     torch.manual_seed(0)
     with torch.no_grad():

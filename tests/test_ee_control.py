@@ -101,20 +101,12 @@ def test_unknown_control_and_joint_noise_in_task_space_are_refused():
 
 def ee_policy(relative: bool = False, control: str = "ee_delta"):
     from tests.expert_stats import schemas_and_stats
-    from vla.policies.configuration import PolicyConfig
+    from tests.tiny import tiny
     from vla.policies.vla_policy import VLAPolicy
 
     schemas, stats = schemas_and_stats(("sawyer", "ur5e"), control=control, horizon=4)
     torch.manual_seed(0)
-    cfg = PolicyConfig(
-        head="chunk",
-        horizon=4,
-        n_action_steps=4,
-        num_layers=2,
-        image_size=32,
-        patch_size=16,
-        action_mode="relative" if relative else "absolute",
-    )
+    cfg = tiny(action_mode="relative" if relative else "absolute")
     return VLAPolicy(cfg, schemas, stats)
 
 

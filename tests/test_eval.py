@@ -125,14 +125,12 @@ def test_a_worker_killed_mid_eval_loses_no_episode(ray_session, tmp_path):
 def tiny_checkpoint(tmp_path_factory):
     """An untrained small policy for sawyer and ur5e at 32 px: the plumbing, not the skill."""
     from tests.expert_stats import schemas_and_stats
-    from vla.policies.configuration import PolicyConfig
+    from tests.tiny import tiny
     from vla.policies.vla_policy import VLAPolicy
 
     schemas, stats = schemas_and_stats(ROBOTS)
     torch.manual_seed(0)
-    cfg = PolicyConfig(
-        head="chunk", horizon=4, n_action_steps=4, num_layers=2, image_size=32, patch_size=16
-    )
+    cfg = tiny()
     path = tmp_path_factory.mktemp("ckpt") / "policy"
     VLAPolicy(cfg, schemas, stats).save_pretrained(path)
     return path

@@ -1,4 +1,4 @@
-"""policy.goal_token: the localizer's second map (where the cube should go) trains on the goal's
+"""policy.parts.localizer.goal: the localizer's second map (where the cube should go) trains on the goal's
 pixel where a sample has one, becomes a token, and acting reads its estimate."""
 
 import math
@@ -8,10 +8,9 @@ import pytest
 import torch
 
 from tests.test_policy import ROBOTS, batch_of, make_policy, obs_of
-from vla.policies.configuration import PolicyConfig
-from vla.policies.vla_policy import TARGET_SCALE_M
+from vla.policies.localizer_part import TARGET_SCALE_M, LocalizerOptions
 
-GOAL = {"target_probe_weight": 1.0, "target_token": "predicted", "goal_token": True}
+GOAL = {"localizer": {"weight": 1.0, "token": "predicted", "goal": True}}
 
 
 def with_labels(batch, goal_known):
@@ -29,14 +28,15 @@ def with_labels(batch, goal_known):
 
 
 def test_goal_map_trains_where_there_is_a_goal_and_acts_from_its_estimate(demos, tmp_path):
-    pol = make_policy(demos, "chunk", **GOAL)
-    assert pol.target_localizer.things == ("target", "goal")
+    pol = make_policy(demos, "chunk", parts=GOAL)
+    part = pol.parts["localizer"]
+    assert part.net.things == ("target", "goal")
     batch = with_labels(batch_of(demos, list(ROBOTS)), [True, False, True, False])
     loss, logs = pol(batch)
     assert "goal_cm" in logs and "target_cm" in logs and torch.isfinite(loss)
     loss.backward()
-    goal_logits = pol.target_localizer.late[-1].weight.grad[1]  # the goal map's last layer
-    assert goal_logits.abs().sum() > 0 and pol.goal_token[0].weight.grad.abs().sum() > 0
+    goal_logits = part.net.late[-1].weight.grad[1]  # the goal map's last layer
+    assert goal_logits.abs().sum() > 0 and part.goal_token[0].weight.grad.abs().sum() > 0
     assert all(torch.isfinite(p.grad).all() for p in pol.parameters() if p.grad is not None)
     pol.zero_grad()
 
@@ -50,15 +50,15 @@ def test_goal_map_trains_where_there_is_a_goal_and_acts_from_its_estimate(demos,
     obs = obs_of(demos, robot)
     pol.eval()
     fed = []
-    hook = pol.goal_token.register_forward_hook(lambda m, args, out: fed.append(args[0].clone()))
+    hook = part.goal_token.register_forward_hook(lambda m, args, out: fed.append(args[0].clone()))
     images = torch.from_numpy(obs["images"]["front"]).permute(2, 0, 1)[None]
     with torch.no_grad():
         before = pol.predict_action_chunk(obs, robot)
-        pooled = pol.text_pool(*_words(pol, obs["instruction"]))
-        estimate = pol.target_localizer(images, pooled, [robot])[0]
-        pol.target_localizer.late[-1].weight[1].normal_(0, 1.0)  # the goal map only
+        pooled = pol.parts["words"].pool(*_words(pol, obs["instruction"]))
+        estimate = part.net(images, pooled, [robot])[0]
+        part.net.late[-1].weight[1].normal_(0, 1.0)  # the goal map only
         moved = pol.predict_action_chunk(obs, robot)
-        now = pol.target_localizer(images, pooled, [robot])[0]
+        now = part.net(images, pooled, [robot])[0]
     hook.remove()
     torch.testing.assert_close(fed[0] * TARGET_SCALE_M, estimate[:, 1])
     torch.testing.assert_close(fed[1] * TARGET_SCALE_M, now[:, 1])
@@ -71,17 +71,17 @@ def test_goal_map_trains_where_there_is_a_goal_and_acts_from_its_estimate(demos,
 
 
 def _words(pol, instruction):
-    ids, mask = pol.text([instruction])
+    ids, mask = pol.pre.text([instruction])
     return pol.run.embed(ids), mask
 
 
-def test_goal_token_needs_goal_labels_and_the_localizer():
-    with pytest.raises(ValueError, match="target_token=predicted"):
-        PolicyConfig(goal_token=True)
+def test_the_goal_needs_the_predicted_target_token():
+    with pytest.raises(ValueError, match="token=predicted"):
+        LocalizerOptions(token="privileged", goal=True)
 
 
 def test_batches_without_goal_labels_get_a_clear_error(demos):
-    pol = make_policy(demos, "chunk", **GOAL)
+    pol = make_policy(demos, "chunk", parts=GOAL)
     batch = with_labels(batch_of(demos, list(ROBOTS)), [True] * 4)
     del batch["goal_uv"]
     with pytest.raises(KeyError, match="recollect"):

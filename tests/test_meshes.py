@@ -35,8 +35,8 @@ def collision_meshes(model):
 
 
 def fresh_spec(robot):
-    spec = scene._compose(robot)
-    scene._add_tcp_and_wrist_camera(spec, robot)
+    spec = scene.compose(robot)
+    scene.add_tcp_and_wrist_camera(spec, robot)
     return spec
 
 

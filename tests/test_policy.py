@@ -14,6 +14,7 @@ from vla.envs.robots.registry import ROBOTS
 from vla.policies.bins_head import BinsOptions
 from vla.policies.configuration import PolicyConfig
 from vla.policies.heads import HEADS
+from vla.policies.processor import Observation
 from vla.policies.vla_policy import VLAPolicy
 from vla.tokenizers.action import BinTokenizer
 
@@ -31,18 +32,23 @@ def stats_of(demos):
     }
 
 
-def make_policy(demos, head, **over):
+def make_policy(demos, head, parts=None, fitted=None, stats=None, **over):
+    """A small policy on the demos' robots; `parts` {part: options} on top of 16 px patches;
+    `stats` the normalisation statistics (default: the demos')."""
     torch.manual_seed(0)
+    parts = dict(parts or {})
+    parts["images"] = {"patch_size": 16, **(parts.get("images") or {})}
     cfg = PolicyConfig(
         head=head,
         horizon=HORIZON,
         n_action_steps=2,
         num_layers=2,
         image_size=SIZE,
-        patch_size=16,
+        parts=parts,
         **over,
     )
-    return VLAPolicy(cfg, {r: s for r, (s, _) in demos.items()}, stats_of(demos))
+    schemas = {r: s for r, (s, _) in demos.items()}
+    return VLAPolicy(cfg, schemas, stats or stats_of(demos), fitted=fitted)
 
 
 def obs_of(demos, robot, t=0):
@@ -52,6 +58,13 @@ def obs_of(demos, robot, t=0):
         "state": rec["frames"]["state"][t],
         "instruction": rec["instruction"],
     }
+
+
+@torch.no_grad()
+def seen_of(policy, obs, robot):
+    """What the policy's parts saw and provided for one observation (its public steps)."""
+    batch = policy.pre.observations([Observation.of(obs, robot)], policy.device)
+    return policy.embed_prefix(batch)[2]
 
 
 def batch_of(demos, robots, t=0):
@@ -172,17 +185,10 @@ def test_load_refuses_tampered_weights_and_other_backbones(demos, tmp_path):
 def test_bad_observations_get_clear_errors(demos):
     pol = make_policy(demos, "chunk")
     good = obs_of(demos, "panda")
-    with pytest.raises(ValueError, match=r"must be \(32, 32, 3\)"):
-        pol.predict_action_chunk(
-            good
-            | {
-                "images": {
-                    "front": np.zeros((64, 64, 3), np.uint8),
-                    "wrist": good["images"]["wrist"],
-                }
-            },
-            "panda",
-        )
+    with pytest.raises(ValueError, match=r"must be \(H, W, 3\)"):
+        pol.infer(good | {"images": {"front": np.zeros((32, 32), np.uint8)}}, "panda")
+    with pytest.raises(ValueError, match="no 'wrist' image"):
+        pol.infer(good | {"images": {"front": good["images"]["front"]}}, "panda")
     with pytest.raises(ValueError, match="uint8"):
         pol.predict_action_chunk(
             good | {"images": {c: v.astype(np.float32) for c, v in good["images"].items()}}, "panda"
@@ -197,6 +203,28 @@ def test_bad_observations_get_clear_errors(demos):
         pol.predict_action_chunk(good, "kuka")
     with pytest.raises(ValueError, match="which robot"):
         pol.predict_action_chunk(good)
+
+
+def test_images_of_another_size_are_resized_to_the_policys(demos):
+    """An image twice the size (each pixel a 2x2 block) averages back to the same pixels, so
+    it acts exactly as the original; a smaller one is scaled up and still acts."""
+    pol = make_policy(demos, "chunk").eval()
+    obs = obs_of(demos, "panda")
+    double = {c: v.repeat(2, 0).repeat(2, 1) for c, v in obs["images"].items()}
+    assert double["front"].shape == (2 * SIZE, 2 * SIZE, 3)
+    want = pol.infer(obs, "panda")["actions"]
+    np.testing.assert_array_equal(pol.infer(obs | {"images": double}, "panda")["actions"], want)
+    half = {c: v[::2, ::2] for c, v in obs["images"].items()}
+    assert pol.infer(obs | {"images": half}, "panda")["actions"].shape == want.shape
+
+
+def test_infer_batch_acts_as_one_call_each_for_a_mix_of_robots(demos):
+    pol = make_policy(demos, "chunk").eval()
+    robots = ["panda", "so101", "ur5e"]
+    together = pol.infer_batch([obs_of(demos, r) for r in robots], robots)
+    for r, result in zip(robots, together, strict=True):
+        alone = pol.infer(obs_of(demos, r) | {"robot": r})["actions"]
+        np.testing.assert_allclose(result["actions"], alone, atol=1e-5)
 
 
 def test_checkpoint_for_other_robots_is_refused(demos):

@@ -9,8 +9,8 @@ from safetensors.torch import load_file
 from tests.test_policy import ROBOTS, batch_of, make_policy, obs_of
 from vla.datasets.loader import EpisodeDataset
 from vla.envs.language import TEMPLATES
-from vla.policies.configuration import PolicyConfig
 from vla.policies.sentence_encoder import SentenceEncoder
+from vla.policies.sentence_part import SentenceOptions
 
 COLOURS = ("red", "green", "blue")
 REF = ("lift the red cube", "touch the red cube", "pick up the blue cube")
@@ -58,7 +58,7 @@ def test_deep_layers_name_the_task_of_held_out_paraphrases():
 def test_a_span_of_layers_names_more_held_out_paraphrases_than_one_layer():
     """With the plate as well as the bowl, layer 28 alone reads "drop the cube on the plate" as
     another task; layers 22-29 together name more held-out paraphrases, places most of all
-    (the reason for policy.sentence_span, docs/results.md)."""
+    (the reason for policy.parts.sentence.span, docs/results.md)."""
     places = ("in the bowl", "on the plate")
     one = named_tasks(SentenceEncoder("smollm2-135m", layers=28), places)
     span = named_tasks(SentenceEncoder("smollm2-135m", layers=29, span=8), places)
@@ -74,8 +74,8 @@ def test_a_span_of_layers_names_more_held_out_paraphrases_than_one_layer():
 def test_each_sentence_is_read_once(monkeypatch):
     enc = SentenceEncoder("smollm2-135m", layers=2)
     calls = []
-    read = enc._encode
-    monkeypatch.setattr(enc, "_encode", lambda s: calls.append(s) or read(s))
+    read = enc.encode_one
+    monkeypatch.setattr(enc, "encode_one", lambda s: calls.append(s) or read(s))
     a = enc(["lift the red cube", "touch the blue cube", "lift the red cube"])
     b = enc(["touch the blue cube"])
     assert calls == ["lift the red cube", "touch the blue cube"]
@@ -104,66 +104,54 @@ TASK_REFERENCES = (
 TASK_OF_REFERENCE = ("lift", "lift", "reach", "reach")
 
 
+def sentence_policy(demos, sentence, reference=REF, tasks=(), words=False, **parts):
+    """A policy whose instruction reaches it as the sentence token (`sentence` its options),
+    fitted on `reference` (and their `tasks`)."""
+    fitted = {"sentence": {"reference": list(reference), "tasks": list(tasks)}}
+    parts = {"sentence": sentence, "words": {"tokens": words}, **parts}
+    return make_policy(demos, "chunk", parts=parts, fitted=fitted)
+
+
 def test_the_tasks_readout_is_each_sentences_likeness_to_every_training_task(demos):
-    """sentence_readout=tasks: the token reads K numbers, the sentence's cosine to each task's
-    mean reference vector; a reference sentence is most like its own task, a paraphrase is
-    read the same way, and a policy without the references' tasks is refused."""
+    """readout=tasks: the token reads K numbers, the sentence's cosine to each task's mean
+    reference vector; a reference sentence is most like its own task, a paraphrase is read the
+    same way, and a policy without the references' tasks is refused."""
     ref, tasks = TASK_REFERENCES, TASK_OF_REFERENCE
-    kw = dict(sentence_layer=3, sentence_span=2, sentence_readout="tasks", word_tokens=False)
-    pol = make_policy(demos, "chunk", sentence_reference=ref, sentence_tasks=tasks, **kw)
-    assert pol.sentence_token[1].in_features == 2  # lift, reach: sorted
-    centred = pol.sentences(list(ref)) - pol.sentence_centre
-    likeness = pol._sentence_features(centred)
+    opts = {"layer": 3, "span": 2, "readout": "tasks"}
+    part = sentence_policy(demos, opts, ref, tasks).parts["sentence"]
+    assert part.token[1].in_features == 2  # lift, reach: sorted
+    likeness = part.features(part.encoder(list(ref)) - part.centre)
     assert likeness.shape == (4, 2)
     assert likeness.argmax(1).tolist() == [0, 0, 1, 1]
-    with pytest.raises(ValueError, match="sentence_tasks"):
-        make_policy(demos, "chunk", sentence_reference=ref, **kw)
+    with pytest.raises(ValueError, match="got 0 tasks for 4 sentences"):
+        sentence_policy(demos, opts, ref)
     with pytest.raises(ValueError, match="only"):
-        make_policy(demos, "chunk", sentence_reference=ref, sentence_tasks=("lift",) * 4, **kw)
-    with pytest.raises(ValueError, match="sentence_tasks"):
-        PolicyConfig(sentence_layer=3, sentence_reference=ref, sentence_tasks=tasks[:3])
-    with pytest.raises(ValueError, match="sentence_layer"):
-        PolicyConfig(sentence_readout="tasks")
+        sentence_policy(demos, opts, ref, ("lift",) * 4)
     with pytest.raises(ValueError, match="Did you mean 'tasks'"):
-        PolicyConfig(sentence_layer=3, sentence_readout="task")
+        SentenceOptions(layer=3, readout="task")
     with pytest.raises(ValueError, match="between 1 and"):
-        PolicyConfig(sentence_layer=3, sentence_span=4)
+        SentenceOptions(layer=3, span=4)
 
 
 def test_the_nearest_task_readout_is_about_one_hot_on_the_nearest_task(demos):
-    """sentence_readout=nearest_task: the same likenesses through a sharp softmax, so each
-    reference sentence reads (nearly) as its own task alone and a paraphrase as the task it
-    lies nearest; the temperature sets how sharp, and must be positive."""
+    """readout=nearest_task: the same likenesses through a sharp softmax, so each reference
+    sentence reads (nearly) as its own task alone and a paraphrase as the task it lies nearest;
+    the temperature sets how sharp, and must be positive."""
     ref, tasks = TASK_REFERENCES, TASK_OF_REFERENCE
-    kw = dict(sentence_layer=3, sentence_span=2, word_tokens=False)
-    sharp = make_policy(
-        demos,
-        "chunk",
-        sentence_reference=ref,
-        sentence_tasks=tasks,
-        sentence_readout="nearest_task",
-        **kw,
-    )
-    soft = make_policy(
-        demos,
-        "chunk",
-        sentence_reference=ref,
-        sentence_tasks=tasks,
-        sentence_readout="nearest_task",
-        sentence_temperature=10.0,
-        **kw,
-    )
-    centred = sharp.sentences(list(ref)) - sharp.sentence_centre
-    read = sharp._sentence_features(centred)
+    opts = {"layer": 3, "span": 2, "readout": "nearest_task"}
+    sharp = sentence_policy(demos, opts, ref, tasks).parts["sentence"]
+    soft = sentence_policy(demos, {**opts, "temperature": 10.0}, ref, tasks).parts["sentence"]
+    centred = sharp.encoder(list(ref)) - sharp.centre
+    read = sharp.features(centred)
     torch.testing.assert_close(read.sum(1), torch.ones(4))
     assert read.argmax(1).tolist() == [0, 0, 1, 1]
-    likeness = sharp._unit_sentence(centred) @ sharp.sentence_task_means.T  # the cosines
+    likeness = sharp.unit(centred) @ sharp.task_means.T  # the cosines
     torch.testing.assert_close(read, (likeness / 0.05).softmax(-1))
     assert float(read.max(1).values.min()) > 0.9  # the references are about one-hot
-    flat = soft._sentence_features(centred)
+    flat = soft.features(centred)
     assert float(flat.max(1).values.max()) < 0.6  # a high temperature is nearly uniform
-    with pytest.raises(ValueError, match="sentence_temperature"):
-        PolicyConfig(sentence_layer=3, sentence_readout="nearest_task", sentence_temperature=0)
+    with pytest.raises(ValueError, match="temperature"):
+        SentenceOptions(layer=3, readout="nearest_task", temperature=0)
 
 
 def test_sentence_vectors_are_centred_on_the_reference_sentences(demos):
@@ -172,81 +160,72 @@ def test_sentence_vectors_are_centred_on_the_reference_sentences(demos):
     enc = SentenceEncoder("smollm2-135m", layers=2)
     raw = torch.nn.functional.normalize(enc(list(REF)), dim=-1)
     assert float((raw @ raw.T).min()) > 0.9  # why centring is needed
-    pol = make_policy(demos, "chunk", sentence_layer=2, sentence_reference=REF)
-    torch.testing.assert_close(pol.sentence_centre, enc(list(REF)).mean(0))
-    with pytest.raises(ValueError, match="sentence_reference"):
-        make_policy(demos, "chunk", sentence_layer=2)
+    part = sentence_policy(demos, {"layer": 2}, words=True).parts["sentence"]
+    torch.testing.assert_close(part.centre, enc(list(REF)).mean(0))
+    with pytest.raises(ValueError, match="fit it on a dataset first"):
+        sentence_policy(demos, {"layer": 2}, reference=())
 
 
-def test_vla_train_centres_on_the_datasets_instructions(dataset, tmp_path):
-    from tests.test_training import TINY_POLICY, two_step_config
+def test_vla_train_fits_the_sentence_on_the_datasets_instructions(dataset, tmp_path):
+    from tests.test_training import two_step_config
+    from tests.tiny import tiny
     from vla.policies.vla_policy import VLAPolicy
     from vla.training import engines
 
     root, _ = dataset
     cfg = two_step_config(root, tmp_path / "sentence")
-    engines.run(cfg, PolicyConfig(**{**TINY_POLICY, "sentence_layer": 1}))
+    engines.run(cfg, tiny({"sentence": {"layer": 1}}))
     policy = VLAPolicy.from_pretrained(tmp_path / "sentence" / "policy")
     split = EpisodeDataset(root, split="train", val_fraction=cfg.val_fraction)
     train = {e["instruction"]: e["task"] for e in split.episodes}
-    assert set(policy.config.sentence_reference) == set(train) and len(train) > 4
-    named = dict(zip(policy.config.sentence_reference, policy.config.sentence_tasks, strict=True))
-    assert named == train
+    fitted = policy.fitted["sentence"]
+    assert set(fitted["reference"]) == set(train) and len(train) > 4
+    assert dict(zip(fitted["reference"], fitted["tasks"], strict=True)) == train
 
 
-def test_config_refuses_a_policy_that_would_not_hear_the_instruction():
-    with pytest.raises(ValueError, match="sentence_layer"):
-        PolicyConfig(word_tokens=False)
+def test_a_policy_that_would_not_hear_the_instruction_is_refused(demos):
+    with pytest.raises(ValueError, match="no part carries the instruction"):
+        make_policy(demos, "chunk", parts={"words": {"tokens": False}})
     with pytest.raises(ValueError, match=">= 1"):
-        PolicyConfig(sentence_layer=0)
-    with pytest.raises(ValueError, match="sentence_layer"):
-        PolicyConfig(film_from="sentence")
-    with pytest.raises(ValueError, match="film_from"):
-        PolicyConfig(film_from="pixels")
+        SentenceOptions(layer=0)
+    with pytest.raises(ValueError, match="needs \\['sentence'\\]"):
+        make_policy(demos, "chunk", parts={"images": {"encoder": "conv", "film_from": "sentence"}})
+    with pytest.raises(ValueError, match="needs \\['pixels'\\]"):
+        make_policy(demos, "chunk", parts={"images": {"encoder": "conv", "film_from": "pixels"}})
 
 
 def test_film_from_sentence_conditions_the_images_on_the_sentence_token(demos):
     """The verb as the words spell it must not reach the image features (the head read it from
     there and ignored the sentence token: docs/results.md): they are conditioned on the
     sentence token instead."""
-    pol = make_policy(
-        demos,
-        "chunk",
-        sentence_layer=2,
-        word_tokens=False,
-        film_from="sentence",
-        sentence_reference=REF,
+    pol = sentence_policy(
+        demos, {"layer": 2}, images={"encoder": "conv", "film_from": "sentence", "patch_size": 16}
     )
     seen = {}
-    pol.images.register_forward_hook(lambda m, args, out: seen.update(film=args[1]))
-    pol.sentence_token.register_forward_hook(lambda m, args, out: seen.update(token=out))
-    batch = batch_of(demos, list(ROBOTS))
-    pol._prefix(batch["images"], batch["state"], batch["instruction"], batch["robot"])
+    pol.parts["images"].encoder.register_forward_hook(lambda m, a, out: seen.update(film=a[1]))
+    pol.parts["sentence"].token.register_forward_hook(lambda m, a, out: seen.update(token=out))
+    pol(batch_of(demos, list(ROBOTS)))
     assert torch.equal(seen["film"], seen["token"])
 
 
 def test_the_sentence_token_carries_the_verb_trains_and_survives_a_checkpoint(demos, tmp_path):
-    pol = make_policy(demos, "chunk", sentence_layer=2, word_tokens=False, sentence_reference=REF)
+    pol = sentence_policy(demos, {"layer": 2})
     words = make_policy(demos, "chunk")
     batch = batch_of(demos, list(ROBOTS))
-    prefix, mask, _ = pol._prefix(
-        batch["images"], batch["state"], batch["instruction"], batch["robot"]
-    )
-    with_words, _, _ = words._prefix(
-        batch["images"], batch["state"], batch["instruction"], batch["robot"]
-    )
-    n_words = words.text(batch["instruction"])[0].shape[1]
+    prefix, mask, _ = pol.embed_prefix(pol.pre.training(batch))
+    with_words, _, _ = words.embed_prefix(words.pre.training(batch))
+    n_words = words.pre.text(batch["instruction"])[0].shape[1]
     # the words give way to one sentence token, every position real
     assert prefix.shape[1] == with_words.shape[1] - n_words + 1 and bool(mask.all())
 
     loss, _ = pol(batch)
     loss.backward()
-    grad = pol.sentence_token[1].weight.grad
-    assert grad is not None and grad.abs().sum() > 0
+    token = pol.parts["sentence"].token
+    assert token[1].weight.grad is not None and token[1].weight.grad.abs().sum() > 0
     pol.zero_grad()
 
     with torch.no_grad():  # a trained token: the verb alone now moves the actions
-        pol.sentence_token[1].weight.mul_(50)
+        token[1].weight.mul_(50)
     robot = list(ROBOTS)[0]
     obs = obs_of(demos, robot)
     lift = pol.predict_action_chunk({**obs, "instruction": "lift the red cube"}, robot)
@@ -255,9 +234,10 @@ def test_the_sentence_token_carries_the_verb_trains_and_survives_a_checkpoint(de
 
     pol.save_pretrained(tmp_path / "ckpt")
     saved = load_file(str(tmp_path / "ckpt" / "model.safetensors"))
-    assert any(k.startswith("sentence_token.") for k in saved)
-    assert not any(k.startswith("sentences") for k in saved), "the frozen encoder was saved"
+    assert any(k.startswith("parts.sentence.token.") for k in saved)
+    assert not any("encoder.decoder" in k for k in saved), "the frozen encoder was saved"
     loaded = type(pol).from_pretrained(tmp_path / "ckpt")
+    assert loaded.fitted["sentence"]["reference"] == list(REF)
     np.testing.assert_array_equal(
         loaded.predict_action_chunk({**obs, "instruction": "lift the red cube"}, robot), lift
     )

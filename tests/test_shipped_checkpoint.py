@@ -15,8 +15,9 @@ def test_shipped_checkpoint_loads_and_acts(repo_root):
     policy = VLAPolicy.from_pretrained(ckpt)  # refuses on any golden-output mismatch
     assert set(policy.robots) == {"ur5e", "sawyer"}
     # the chunk_cpu recipe: TCP pose targets, conv encoder, the localizer's estimate as a token
-    assert policy.config.action_mode == "absolute" and policy.config.image_encoder == "conv"
-    assert policy.config.target_token == "predicted" and policy.target_localizer is not None
+    parts = policy.config.parts
+    assert policy.config.action_mode == "absolute" and parts["images"].encoder == "conv"
+    assert parts["localizer"].token == "predicted" and policy.parts["localizer"].net is not None
     assert all(s.action_mode == "ee_pose" for s in policy.schemas.values())
     trained_by = json.loads((ckpt / "TRAINED_BY.json").read_text())
     assert len(trained_by["dataset"]["sha256"]) == 64 and trained_by["steps"] > 0
@@ -45,16 +46,13 @@ def test_the_4x4_checkpoint_loads_and_acts_on_every_robot(repo_root):
     ckpt = repo_root / "checkpoints" / "4x4"
     policy = VLAPolicy.from_pretrained(ckpt)
     assert set(policy.robots) == {"panda", "sawyer", "so101", "ur5e"}
-    cfg = policy.config
-    assert cfg.table_map == "plane" and cfg.anchor_xy and cfg.anchor_frame and cfg.goal_token
-    assert set(cfg.table_planes) == set(policy.robots)
-    assert cfg.text_pooling == "attention" and cfg.text_noise_words == 6
-    assert cfg.sentence_readout == "nearest_task" and set(cfg.sentence_tasks) == {
-        "reach",
-        "lift",
-        "place",
-        "push",
-    }
+    cfg, parts = policy.config, policy.config.parts
+    assert parts["localizer"].table_map == "plane" and parts["localizer"].goal
+    assert parts["anchors"].frame and policy.head.frame_offset is not None
+    assert set(policy.fitted["localizer"]["planes"]) == set(policy.robots)
+    assert parts["words"].pooling == "attention" and parts["words"].noise_words == 6
+    assert parts["sentence"].readout == "nearest_task"
+    assert set(policy.fitted["sentence"]["tasks"]) == {"reach", "lift", "place", "push"}
     trained_by = json.loads((ckpt / "TRAINED_BY.json").read_text())
     assert trained_by["dataset"]["episodes"] == 960 and trained_by["steps"] == 14000
     assert sum(p.stat().st_size for p in ckpt.iterdir()) < 20 * 2**20
@@ -82,7 +80,7 @@ def test_the_metaworld_checkpoints_load_and_act(repo_root, name, group, episodes
     ckpt = repo_root / "checkpoints" / name
     policy = VLAPolicy.from_pretrained(ckpt)
     assert policy.robots == ["metaworld_sawyer"]
-    assert set(policy.config.sentence_tasks) == set(getattr(metaworld_language, group))
+    assert set(policy.fitted["sentence"]["tasks"]) == set(getattr(metaworld_language, group))
     schema = policy.schemas["metaworld_sawyer"]
     assert schema.state_dim == 4 and schema.action_mode == "ee_delta"
     trained_by = json.loads((ckpt / "TRAINED_BY.json").read_text())
@@ -95,3 +93,31 @@ def test_the_metaworld_checkpoints_load_and_act(repo_root, name, group, episodes
     }
     chunk = policy.predict_action_chunk(obs, "metaworld_sawyer")
     assert chunk.shape == (policy.config.horizon, 4) and np.all(np.isfinite(chunk))
+
+
+@pytest.mark.parametrize(
+    "recipe, name",
+    [("chunk_cpu", "demo"), ("chunk_cpu_4x4", "4x4"), ("chunk_cpu_metaworld", "metaworld_mt50")],
+)
+def test_each_recipes_policy_config_is_the_shipped_checkpoints(repo_root, recipe, name):
+    """configs/policy/<recipe>.yaml, composed as `vla train` does, is exactly the config the
+    shipped checkpoint was trained with (read through the format-1 loader): the nested part
+    options say what the flat flags said."""
+    from hydra import compose, initialize_config_module
+    from omegaconf import OmegaConf
+
+    from vla.config_store import register
+    from vla.policies import checkpoint
+    from vla.policies.configuration import PolicyConfig
+
+    register()
+    with initialize_config_module("vla.configs", version_base=None):
+        cfg = compose("train", overrides=[f"policy={recipe}", "backbone.num_layers=2"])
+    composed = PolicyConfig(
+        backbone=cfg.backbone.name,
+        num_layers=cfg.backbone.num_layers,
+        dtype=cfg.backbone.dtype,
+        **OmegaConf.to_container(cfg.policy, resolve=True),
+    )
+    saved, _ = checkpoint.saved_policy(checkpoint.read_config(repo_root / "checkpoints" / name))
+    assert composed.to_dict() == saved.to_dict()

@@ -1,4 +1,4 @@
-"""policy.table_map=plane: the localizer's pixel-to-table map is each fixed camera's homography,
+"""policy.parts.localizer.table_map=plane: the localizer's pixel-to-table map is each fixed camera's homography,
 fitted in closed form from the dataset's labelled starting places. It must be exact where the
 learnt MLP was centimetres off, refuse points that no single plane explains, and travel in the
 checkpoint's config."""
@@ -7,12 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from vla.datasets import table_points
 from vla.datasets.loader import EpisodeDataset
-from vla.policies.configuration import PolicyConfig
-from vla.policies.table_plane import apply_plane, fit_checked, fit_plane
+from vla.policies.localizer_part import LocalizerOptions, LocalizerPart
+from vla.policies.table_plane import apply_plane, fit_checked, fit_plane, plane_points
 from vla.policies.target_localizer import TargetLocalizer
-from vla.training.trainer import fit_table_planes
 
 
 def pinhole(points: np.ndarray) -> np.ndarray:
@@ -65,24 +63,22 @@ def test_the_localizer_maps_through_the_planes_and_learns_no_table_map():
     torch.testing.assert_close(got[1, 1], torch.from_numpy(xy[1]).float(), atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="no map for"):
         TargetLocalizer(["a", "c"], 8, 32, channels=16, planes=planes)
-    with pytest.raises(ValueError, match="target_probe_weight"):
-        PolicyConfig(table_map="plane")
+    with pytest.raises(ValueError, match="weight > 0"):
+        LocalizerOptions(weight=0.0, token="privileged", table_map="plane")
 
 
 def test_planes_fitted_on_training_episodes_place_held_out_cubes_to_a_millimetre(dataset):
     """On real collected episodes: fit on the training split's starting places, then map the
     validation episodes' cube pixels (not used in the fit) back to the table."""
     root, _ = dataset
-    cfg = PolicyConfig(
-        image_encoder="conv", target_probe_weight=1.0, target_token="predicted", table_map="plane"
-    )
-    train = EpisodeDataset(root, horizon=cfg.horizon, split="train", cameras=list(cfg.cameras))
-    planes = fit_table_planes(train, cfg)
+    options, cameras = LocalizerOptions(table_map="plane"), ["front", "wrist"]
+    train = EpisodeDataset(root, horizon=4, split="train", cameras=cameras)
+    planes = LocalizerPart.fit(options, train.episodes, {"cameras": cameras})["planes"]
     assert sorted(planes) == sorted({e["robot"] for e in train.episodes})
-    val = EpisodeDataset(root, horizon=cfg.horizon, split="val", cameras=list(cfg.cameras))
+    val = EpisodeDataset(root, horizon=4, split="val", cameras=cameras)
     records = val.episodes
     assert records
-    points = table_points.plane_points(records, cfg.cameras[0])
+    points = plane_points(records, cameras[0])
     for robot, things in points.items():
         uv, xy = things["target"]
         h = torch.tensor(planes[robot]["target"], dtype=torch.float64).view(3, 3)
@@ -101,12 +97,10 @@ def test_the_target_token_trains_on_what_the_plane_makes_of_the_true_pixel(demos
     policy = make_policy(
         demos,
         "chunk",
-        image_encoder="conv",
-        target_probe_weight=1.0,
-        target_token="predicted",
-        table_map="plane",
-        table_planes={r: {"target": plane} for r in demos},
+        parts={"images": {"encoder": "conv"}, "localizer": {"table_map": "plane"}},
+        fitted={"localizer": {"planes": {r: {"target": plane} for r in demos}}},
     )
+    part = policy.parts["localizer"]
     robots = list(demos)[:2]
     lifted = np.array([[0.1, 0.05, 0.25], [0.0, -0.1, 0.02]])  # in the air, on the table
     uv = torch.from_numpy(pinhole(lifted)).float()
@@ -114,8 +108,8 @@ def test_the_target_token_trains_on_what_the_plane_makes_of_the_true_pixel(demos
         "target_xy": torch.from_numpy(lifted[:, :2]).float(),
         "target_uv": torch.stack([uv, torch.full((2, 2), float("nan"))], 1),  # (B, C, 2)
     }
-    taught = policy._teacher_target(batch, robots)
+    taught = part.teacher_target(batch, robots)
     assert (taught[0] - batch["target_xy"][0]).norm() > 0.05  # read along the ray
     torch.testing.assert_close(taught[1], batch["target_xy"][1], atol=1e-4, rtol=0)
     batch["target_uv"][1, 0] = float("nan")
-    torch.testing.assert_close(policy._teacher_target(batch, robots)[1], batch["target_xy"][1])
+    torch.testing.assert_close(part.teacher_target(batch, robots)[1], batch["target_xy"][1])

@@ -54,24 +54,25 @@ def test_unknown_pooling_is_refused():
 
 
 def test_noise_words_join_the_prompt_only_while_training(demos):
-    """policy.text_noise_words=N: while training, 0..N random vocabulary embeddings are
+    """policy.parts.words.noise_words=N: while training, 0..N random vocabulary embeddings are
     appended to each prompt's words as real tokens (so pooling learns to ignore words no
     demonstration used); acting sees the prompt alone; a negative N is refused."""
     from tests.test_policy import make_policy
-    from vla.policies.configuration import PolicyConfig
+    from vla.policies.words_part import WordsOptions
 
-    pol = make_policy(demos, "chunk", text_noise_words=4, text_pooling="attention")
-    ids, mask = pol.text(["lift the red cube", "touch the blue cube"], device="cpu")
+    pol = make_policy(demos, "chunk", parts={"words": {"noise_words": 4, "pooling": "attention"}})
+    part = pol.parts["words"]
+    ids, mask = pol.pre.text(["lift the red cube", "touch the blue cube"], device="cpu")
     words = pol.run.embed(ids)
     table = pol.lm.get_input_embeddings().weight
     pol.eval()
-    same_words, same_mask = pol._with_noise_words(words, mask)
+    same_words, same_mask = part.with_noise_words(words, mask)
     assert same_words is words and same_mask is mask
     pol.train()
     torch.manual_seed(0)
     seen = set()
     for _ in range(40):
-        noisy, noisy_mask = pol._with_noise_words(words, mask)
+        noisy, noisy_mask = part.with_noise_words(words, mask)
         k = noisy.shape[1] - words.shape[1]
         seen.add(k)
         assert noisy_mask.shape == noisy.shape[:2] and noisy_mask[:, words.shape[1] :].all()
@@ -79,6 +80,7 @@ def test_noise_words_join_the_prompt_only_while_training(demos):
         for extra in noisy[:, words.shape[1] :].reshape(-1, words.shape[-1]):
             assert bool((table == extra).all(-1).any())  # a real word of the vocabulary
     assert seen == {0, 1, 2, 3, 4}
-    assert make_policy(demos, "chunk")._with_noise_words(words, mask)[0] is words  # default 0
-    with pytest.raises(ValueError, match="text_noise_words"):
-        PolicyConfig(text_noise_words=-1)
+    default = make_policy(demos, "chunk").parts["words"]
+    assert default.with_noise_words(words, mask)[0] is words  # default 0
+    with pytest.raises(ValueError, match="noise_words"):
+        WordsOptions(noise_words=-1)

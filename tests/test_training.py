@@ -1,6 +1,7 @@
 """`vla train` on CPU: validation loss falls, a killed run resumes onto the same loss curve,
 Ray Train runs the same loop in two processes, and bad input gets a message."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -12,16 +13,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from vla.policies.configuration import PolicyConfig
+from tests.tiny import tiny
 from vla.policies.heads import HEADS
 from vla.policies.vla_policy import VLAPolicy
 from vla.training import engines
 from vla.training.config import TrainConfig
 from vla.training.trainer import learning_rate
 
-TINY_POLICY = dict(
-    head="chunk", horizon=4, n_action_steps=4, num_layers=2, image_size=32, patch_size=16
-)
 TINY_ARGS = [
     "backbone.num_layers=2",
     "policy.image_size=32",
@@ -64,7 +62,7 @@ def test_validation_loss_falls_and_the_checkpoint_loads(dataset, tmp_path):
         workers=0,
         tensorboard=True,
     )
-    engines.run(cfg, PolicyConfig(**TINY_POLICY))
+    engines.run(cfg, tiny())
     vals = [m["val_loss"] for m in metrics(cfg.output) if "val_loss" in m]
     assert vals[0] > 0 and vals[-1] < 0.8 * vals[0], vals
     losses = train_losses(cfg.output)
@@ -89,10 +87,9 @@ def test_killed_run_resumes_onto_the_same_loss_curve(dataset, tmp_path):
         f"dataset={root}",
         *TINY_ARGS,
         # the localizer's token is teacher-forced with noise: random draws inside each step
-        "policy.image_encoder=conv",
-        "policy.target_probe_weight=1.0",
-        "policy.target_token=predicted",
-        "policy.table_map=plane",  # fitted from the data on each start: the resume must agree
+        "policy.parts.images.encoder=conv",
+        # fitted from the data on the first start, read from the checkpoint on a resume
+        "policy.parts.localizer={weight:1.0,token:predicted,table_map:plane}",
         "train.steps=12",
         "train.save_every=4",
     ]
@@ -146,7 +143,7 @@ def test_ray_train_runs_the_loop_in_two_processes(dataset, tmp_path):
         num_workers=2,
         tensorboard=False,
     )
-    engines.run(cfg, PolicyConfig(**TINY_POLICY))
+    engines.run(cfg, tiny())
     logged = metrics(cfg.output)
     assert [m["step"] for m in logged if "loss" in m] == [1, 2, 3]
     assert {m["world_size"] for m in logged if "loss" in m} == {2}
@@ -223,7 +220,7 @@ def test_every_registered_head_trains_through_the_trainer(dataset, tmp_path, hea
     """A head that drifts from what the trainer reads (e.g. no per-sample losses) fails here."""
     root, _ = dataset
     cfg = two_step_config(root, tmp_path / head)
-    last = engines.run(cfg, PolicyConfig(**{**TINY_POLICY, "head": head}))
+    last = engines.run(cfg, tiny(head=head))
     assert last["step"] == 2 and torch.isfinite(torch.tensor(last["loss"]))
     assert any(k.startswith("loss/robot/") for k in last)
     VLAPolicy.from_pretrained(Path(cfg.output) / "policy")
@@ -234,7 +231,7 @@ def test_relative_conv_policy_trains_and_acts_around_the_measured_joints(dataset
     and the acting policy adds the measured joints back (so its actions follow the state)."""
     root, _ = dataset
     cfg = two_step_config(root, tmp_path / "rel")
-    policy_cfg = PolicyConfig(**{**TINY_POLICY, "action_mode": "relative", "image_encoder": "conv"})
+    policy_cfg = tiny({"images": {"encoder": "conv"}}, action_mode="relative")
     engines.run(cfg, policy_cfg)
     policy = VLAPolicy.from_pretrained(Path(cfg.output) / "policy")
     stats = policy.stats["ur5e"]["action.relative"]
@@ -260,36 +257,40 @@ def test_relative_conv_policy_trains_and_acts_around_the_measured_joints(dataset
 
 
 def test_target_localizer_trains_with_the_policy_and_is_saved(dataset, tmp_path):
-    """policy.target_probe_weight: the trainer feeds the named cube's pixel and position, the
-    loss logs the localizer's error in cm, and the checkpoint carries the localizer."""
+    """policy.parts.localizer: the trainer feeds the named cube's pixel and position, the loss
+    logs the localizer's error in cm, and the checkpoint carries the localizer."""
     root, _ = dataset
     cfg = two_step_config(root, tmp_path / "probe")
-    last = engines.run(cfg, PolicyConfig(**{**TINY_POLICY, "target_probe_weight": 0.5}))
+    last = engines.run(cfg, tiny({"localizer": {"weight": 0.5, "token": "none"}}))
     assert 0 < last["target_cm"] < 100  # a finite error, in cm, on a table a metre wide
     policy = VLAPolicy.from_pretrained(Path(cfg.output) / "policy")
-    assert policy.target_localizer is not None
-    assert policy.config.target_probe_weight == 0.5
+    assert policy.parts["localizer"].net is not None
+    assert policy.config.parts["localizer"].weight == 0.5
 
 
 def test_target_localizer_needs_a_fixed_camera_first(dataset, tmp_path):
     """The wrist camera moves, so it has no pixel labels: a clear error, not a silent zero loss."""
     root, _ = dataset
     cfg = two_step_config(root, tmp_path / "wrist_first")
-    options = {"target_probe_weight": 0.5, "cameras": ("wrist", "front")}
+    wrist_first = dataclasses.replace(
+        tiny({"localizer": {"weight": 0.5, "token": "none"}}), cameras=("wrist", "front")
+    )
     with pytest.raises(KeyError, match="fixed camera first"):
-        engines.run(cfg, PolicyConfig(**{**TINY_POLICY, **options}))
+        engines.run(cfg, wrist_first)
     with pytest.raises(ValueError, match=">= 0"):
-        PolicyConfig(**{**TINY_POLICY, "target_probe_weight": -1.0})
+        tiny({"localizer": {"weight": -1.0}})
 
 
 def test_privileged_target_is_an_input_the_policy_needs_to_act(dataset, tmp_path):
-    """policy.target_token=privileged (the diagnosis): the named cube's position trains as a token,
-    the saved policy's actions depend on it, and acting without it is refused."""
+    """policy.parts.localizer.token=privileged (the diagnosis): the named cube's position trains
+    as a token, the saved policy's actions depend on it, and acting without it is refused."""
     root, _ = dataset
     cfg = two_step_config(root, tmp_path / "privileged")
-    engines.run(cfg, PolicyConfig(**{**TINY_POLICY, "target_token": "privileged"}))
+    engines.run(cfg, tiny({"localizer": {"weight": 0.0, "token": "privileged"}}))
     policy = VLAPolicy.from_pretrained(Path(cfg.output) / "policy")
-    assert policy.config.target_token == "privileged" and policy.target_token is not None
+    part = policy.parts["localizer"]
+    assert part.net is None and part.target_token is not None
+    assert policy.observes == ("target_xy",)
     schema = policy.schemas["ur5e"]
     obs = {
         "images": {
@@ -308,18 +309,18 @@ def test_privileged_target_is_an_input_the_policy_needs_to_act(dataset, tmp_path
 
 
 def test_predicted_target_token_learns_from_the_localizer_and_acts_from_pixels(dataset, tmp_path):
-    """policy.target_token=predicted: the token trains on the true position (plus noise), the
-    localizer on its labels, and the saved policy acts on the localizer's estimate without
-    being told where the cube is."""
+    """policy.parts.localizer.token=predicted: the token trains on the true position (plus
+    noise), the localizer on its labels, and the saved policy acts on the localizer's estimate
+    without being told where the cube is."""
     root, _ = dataset
     cfg = two_step_config(root, tmp_path / "predicted")
-    options = {"target_probe_weight": 0.5, "target_token": "predicted"}
-    last = engines.run(cfg, PolicyConfig(**{**TINY_POLICY, **options}))
+    last = engines.run(cfg, tiny({"localizer": {"weight": 0.5, "token": "predicted"}}))
     assert 0 < last["target_cm"] < 100
     # validation reports the parts of the loss that read on their own, beside its sum
     assert 0 < last["val_target_cm"] < 100 and 0 < last["val_l1"] < last["val_loss"]
     policy = VLAPolicy.from_pretrained(Path(cfg.output) / "policy")
-    assert policy.target_localizer is not None and policy.target_token is not None
+    part = policy.parts["localizer"]
+    assert part.net is not None and part.target_token is not None and policy.observes == ()
     obs = {
         "images": {
             c: torch.zeros(32, 32, 3, dtype=torch.uint8).numpy() for c in ("front", "wrist")
@@ -328,5 +329,5 @@ def test_predicted_target_token_learns_from_the_localizer_and_acts_from_pixels(d
         "state": [0.1] * policy.schemas["ur5e"].state_dim,
     }
     assert policy.predict_action_chunk(obs, "ur5e").shape == (4, policy.schemas["ur5e"].action_dim)
-    with pytest.raises(ValueError, match="target_probe_weight > 0"):
-        PolicyConfig(**{**TINY_POLICY, **options, "target_probe_weight": 0.0})
+    with pytest.raises(ValueError, match="weight > 0"):
+        tiny({"localizer": {"weight": 0.0, "token": "predicted"}})

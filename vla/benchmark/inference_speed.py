@@ -67,7 +67,7 @@ def chunk_of(policy: VLAPolicy, obs: dict, robot: str) -> np.ndarray:
     torch.manual_seed(0)  # a head that samples (flow) starts from the same noise each call
     low = getattr(policy, "autocast_bf16", False)
     with torch.autocast(policy.device.type, dtype=torch.bfloat16, enabled=low):
-        return policy.predict_action_chunk(obs, robot)
+        return policy.infer(obs, robot)["actions"]
 
 
 def relative_error(chunk: np.ndarray, reference: np.ndarray, schema) -> float:
@@ -103,7 +103,9 @@ def run(cfg, setting_specs: dict, backbone: str, device: str, warmup: int, repea
             heads, cfg.get("horizon") or setting.policy.horizon
         ):
             config = settings_lib.with_head(setting, head, horizon)
-            policy = VLAPolicy(config, setting.schemas, setting.stats, backbone=copy.deepcopy(bb))
+            policy = VLAPolicy(
+                config, setting.schemas, setting.stats, copy.deepcopy(bb), setting.fitted
+            )
             policy = policy.to(device).eval()
             reference = chunk_of(policy, obs, robot)
             for mode in modes if head in mode_heads else ["eager"]:

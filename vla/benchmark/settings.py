@@ -28,6 +28,13 @@ class Setting:
     policy: PolicyConfig
     schemas: dict[str, Embodiment]
     stats: dict
+    fitted: dict  # the parts' fitted state (the checkpoint's; none for PolicyConfig's defaults)
+
+    @property
+    def instruction(self) -> str:
+        """A sentence the policy was fitted on where it has one (a training instruction)."""
+        reference = self.fitted.get("sentence", {}).get("reference")
+        return reference[0] if reference else INSTRUCTION
 
     @property
     def robot(self) -> str:
@@ -57,10 +64,13 @@ def load(name: str, spec: dict, backbone: str) -> Setting:
             f"benchmark setting {name!r}: policy must be checkpoint or defaults, got {source!r}"
         )
     config = checkpoint.read_config(spec["robots_from"])
-    values = config["policy"] if source == "checkpoint" else PolicyConfig().to_dict()
-    values = {**values, "backbone": backbone, **dict(spec.get("overrides") or {})}
+    overrides = {"backbone": backbone, **dict(spec.get("overrides") or {})}
+    if source == "checkpoint":
+        policy, fitted = checkpoint.saved_policy(config, **overrides)
+    else:
+        policy, fitted = PolicyConfig.from_dict({**PolicyConfig().to_dict(), **overrides}), {}
     schemas = {r: Embodiment.from_dict(s) for r, s in config["robots"].items()}
-    return Setting(name, PolicyConfig.from_dict(values), schemas, config["stats"])
+    return Setting(name, policy, schemas, config["stats"], fitted)
 
 
 def with_head(setting: Setting, head: str, horizon: int | None = None) -> PolicyConfig:
@@ -85,12 +95,10 @@ def observation(setting: Setting, seed: int = 0) -> dict:
             c: rng.integers(0, 256, (size, size, 3), dtype=np.uint8) for c in setting.policy.cameras
         },
         "state": rng.uniform(-0.5, 0.5, schema.state_dim).astype(np.float32),
-        "instruction": setting.policy.sentence_reference[0]
-        if setting.policy.sentence_reference
-        else INSTRUCTION,
+        "instruction": setting.instruction,
+        # a privileged-target policy reads it; the others leave it be
+        "target_xy": np.array([0.5, 0.0], np.float32),
     }
-    if setting.policy.reads_true_target:
-        obs["target_xy"] = np.array([0.5, 0.0], np.float32)
     return obs
 
 
@@ -104,7 +112,7 @@ def training_batch(setting: Setting, config: PolicyConfig, size: int, seed: int 
     mask = torch.zeros(size, dim, dtype=torch.bool)
     for i, r in enumerate(robots):
         mask[i, : setting.schemas[r].action_dim] = True
-    instruction = config.sentence_reference[0] if config.sentence_reference else INSTRUCTION
+    instruction = setting.instruction
     return {
         "images": torch.randint(0, 256, (size, cams, 3, px, px), dtype=torch.uint8, generator=g),
         "state": torch.rand(size, state_dim, generator=g) - 0.5,

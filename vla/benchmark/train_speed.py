@@ -80,7 +80,7 @@ def run(cfg, setting_specs: dict, backbone: str, device: str, warmup: int, repea
         setting = settings_lib.load(name, spec, backbone)
         size = int(cfg.get("batch_size") or 16)
         batch = on_device(settings_lib.training_batch(setting, setting.policy, size), device)
-        reference = VLAPolicy(setting.policy, setting.schemas, setting.stats)
+        reference = VLAPolicy(setting.policy, setting.schemas, setting.stats, fitted=setting.fitted)
         reference = reference.to(device).train()
         flops = step_flops(reference, batch)
         with torch.no_grad():

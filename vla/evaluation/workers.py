@@ -31,7 +31,7 @@ class PolicyServer:
             "image_size": self.policy.config.image_size,
             "robots": self.policy.robots,
             "schemas": {r: s.to_dict() for r, s in self.policy.schemas.items()},
-            "privileged_target": self.policy.config.reads_true_target,
+            "privileged_target": "target_xy" in self.policy.observes,
         }
 
     async def predict(self, obs: dict, robot: str):
@@ -49,9 +49,9 @@ class PolicyServer:
             self.passes += 1
             self.largest_batch = max(self.largest_batch, len(batch))
             try:
-                chunks = self.policy.predict_chunks([b[0] for b in batch], [b[1] for b in batch])
-                for (_, _, future), chunk in zip(batch, chunks, strict=True):
-                    future.set_result(chunk)
+                results = self.policy.infer_batch([b[0] for b in batch], [b[1] for b in batch])
+                for (_, _, future), result in zip(batch, results, strict=True):
+                    future.set_result(result["actions"])
             except Exception as e:  # every waiting caller gets the error, none hangs
                 for _, _, future in batch:
                     future.set_exception(e)

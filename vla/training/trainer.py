@@ -14,7 +14,6 @@ curve of one that was not.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import shutil
@@ -26,7 +25,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from vla import atomic, hardware
-from vla.datasets import meta, relative_stats, table_points
+from vla.datasets import meta, relative_stats
 from vla.datasets.loader import EpisodeDataset, StepBatchSampler
 from vla.training.config import TrainConfig
 
@@ -141,35 +140,16 @@ def restore_optimizer(path: Path, policy, optimizer) -> dict:
     return state
 
 
-def fit_table_planes(train_set: EpisodeDataset, policy_cfg) -> dict:
-    """{robot: {thing: 9 numbers}}: each robot's first-camera pixel-to-table maps, fitted on the
-    training episodes' labelled starting places (policies/table_plane.py)."""
-    from vla.policies.table_plane import fit_checked
+def fit_parts(policy_cfg, train_set: EpisodeDataset) -> dict:
+    """{part: its fitted state} from the training episodes' records (each part's own `fit`)."""
+    from vla.policies.parts import PARTS
 
-    records = train_set.episodes
-    camera = policy_cfg.cameras[0]
-    things = policy_cfg.localized_things
-    points = table_points.plane_points(records, camera)
-    planes = {}
-    for robot in sorted({r["robot"] for r in records}):
-        found = points.get(robot, {})
-        missing = [t for t in things if t not in found]
-        if missing:
-            raise ValueError(
-                f"policy.table_map=plane: no labelled {missing} points for {robot} in camera "
-                f"{camera!r}; recollect with vla collect (it records them) or use policy.table_map=mlp"
-            )
-        planes[robot] = {t: fit_checked(*found[t], f"{robot} {t}") for t in things}
-    return planes
-
-
-def sentence_reference(episodes: list[dict]) -> dict[str, str]:
-    """The training set's distinct instructions, sorted, each with the task most of its
-    episodes do (policy.sentence_reference and sentence_tasks)."""
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for e in episodes:
-        counts[e["instruction"]][e["task"]] += 1
-    return {s: max(sorted(by_task), key=by_task.get) for s, by_task in sorted(counts.items())}
+    context = {"cameras": list(policy_cfg.cameras)}
+    return {
+        name: PARTS[name].fit(options, train_set.episodes, context)
+        for name, options in policy_cfg.parts.items()
+        if options is not None
+    }
 
 
 def means_by_key(pairs) -> dict[str, float]:
@@ -202,34 +182,19 @@ def train_loop(
     output = Path(cfg.output)
     device = pick_device(cfg)
     sources = meta.open_sources(cfg.dataset)
-    train_set = EpisodeDataset(
-        cfg.dataset,
-        horizon=policy_cfg.horizon,
-        split="train",
-        val_fraction=cfg.val_fraction,
-        cameras=list(policy_cfg.cameras),
-        augment=cfg.augment,
-        sources=sources,
-    )
-    val_set = EpisodeDataset(
-        cfg.dataset,
-        horizon=policy_cfg.horizon,
-        split="val",
-        val_fraction=cfg.val_fraction,
-        cameras=list(policy_cfg.cameras),
-        sources=sources,
+    train_set, val_set = (
+        EpisodeDataset(
+            cfg.dataset,
+            horizon=policy_cfg.horizon,
+            split=split,
+            val_fraction=cfg.val_fraction,
+            cameras=list(policy_cfg.cameras),
+            augment=cfg.augment and split == "train",
+            sources=sources,
+        )
+        for split in ("train", "val")
     )
     schemas, stats = train_set.schemas, meta.robot_stats(sources)
-    if policy_cfg.sentence_layer is not None and not policy_cfg.sentence_reference:
-        reference = sentence_reference(train_set.episodes)
-        policy_cfg = dataclasses.replace(
-            policy_cfg,
-            sentence_reference=tuple(reference),
-            sentence_tasks=tuple(reference.values()),
-        )
-    if policy_cfg.table_map == "plane" and not policy_cfg.table_planes:
-        planes = fit_table_planes(train_set, policy_cfg)
-        policy_cfg = dataclasses.replace(policy_cfg, table_planes=planes)
     size = train_set.image_shape(policy_cfg.cameras[0])[0]
     if size != policy_cfg.image_size:
         raise ValueError(
@@ -238,7 +203,7 @@ def train_loop(
 
     resume_from = latest_checkpoint(output) if cfg.resume else None
     if resume_from is not None:
-        policy = VLAPolicy.from_pretrained(resume_from)
+        policy = VLAPolicy.from_pretrained(resume_from)  # with the state its parts fitted
         if policy.config.to_dict() != policy_cfg.to_dict():
             raise ValueError(
                 f"{resume_from} was trained with another policy config; use a new output= or train.resume=false"
@@ -247,7 +212,7 @@ def train_loop(
     else:
         if policy_cfg.action_mode == "relative":
             stats = relative_stats.with_relative_stats(stats, sources, policy_cfg.horizon)
-        policy = VLAPolicy(policy_cfg, schemas, stats)
+        policy = VLAPolicy(policy_cfg, schemas, stats, fitted=fit_parts(policy_cfg, train_set))
     policy.to(device)
     params = [p for p in policy.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -1,0 +1,62 @@
+"""`images`: every camera -> tokens of the backbone's width (vla.tokenizers.image).
+
+`encoder=patch` cuts ViT-style patches; `encoder=conv` runs a small convolutional stem with
+spatial-softmax keypoints, modulated (FiLM) by a vector another part provides: `film_from=text`
+(the words part's pooled prompt) or `film_from=sentence` (the sentence token), or null.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vla.policies.part import Part, PolicyContext, Seen
+from vla.suggest import unknown
+from vla.tokenizers.image import ENCODERS, ImageTokenizer
+
+
+@dataclass
+class ImageOptions:
+    encoder: str = "patch"  # patch (ViT-style) | conv (conv stem + spatial-softmax keypoints)
+    patch_size: int = 16  # pixels per token side (conv: the stem's total stride)
+    # conv: the stride of the feature map that FiLM modulates and keypoints are read from (8,
+    # or 4 for twice the resolution: at 64 px a cube is 2-3 pixels wide)
+    keypoint_stride: int = 8
+    film_from: str | None = "text"  # conv: the provided vector that modulates it (text | sentence)
+
+    def __post_init__(self):
+        if self.encoder not in ENCODERS:
+            raise ValueError(unknown("policy.parts.images.encoder", self.encoder, ENCODERS))
+        if self.keypoint_stride not in (4, 8):
+            raise ValueError(
+                f"policy.parts.images.keypoint_stride must be 4 or 8, got {self.keypoint_stride}"
+            )
+        if self.patch_size < 1:
+            raise ValueError(f"policy.parts.images.patch_size must be >= 1, got {self.patch_size}")
+
+
+class ImagePart(Part):
+    options = ImageOptions
+
+    def __init__(self, options: ImageOptions, context: PolicyContext):
+        super().__init__(options, context)
+        if context.image_size % options.patch_size:
+            raise ValueError(
+                f"policy.image_size {context.image_size} must be a multiple of "
+                f"policy.parts.images.patch_size {options.patch_size}"
+            )
+        self.encoder = ImageTokenizer(
+            context.width,
+            context.image_size,
+            options.patch_size,
+            len(context.cameras),
+            encoder=options.encoder,
+            keypoint_stride=options.keypoint_stride,
+        )
+        self.film_from = options.film_from if options.encoder == "conv" else None
+        self.needs = ("images",) + ((self.film_from,) if self.film_from else ())
+        self.hears = self.film_from is not None  # its features follow what the sentence names
+
+    def forward(self, seen: Seen):
+        film = seen.need(self.film_from, "images") if self.film_from else None
+        tokens, _ = self.encoder(seen["images"], film)  # (B, C*N, W)
+        return tokens, None

@@ -1,0 +1,143 @@
+"""`sentence`: one token for what the instruction asks, as the deep pretrained backbone reads it.
+
+The policy keeps only its first few backbone layers, and those do not know that "hoist the cube
+into the air" means "lift it"; the pretrained model's own deep layers do (policies/
+sentence_encoder.py runs them, frozen, once per distinct sentence). This part turns that vector
+into one token ("sentence"), read one of three ways (`readout`):
+- `vector`: the whole vector, centred on the training instructions (deep vectors of any two
+  prompts point the same way, cosine >= 0.98: what tells tasks apart is the difference from
+  their mean), each layer's part unit length;
+- `tasks`: only how close it lies to each training task's mean vector;
+- `nearest_task`: those likenesses through a softmax at `temperature`: about one-hot on the
+  nearest training task, so a paraphrase that names its task reads exactly as the training
+  phrasings do. A lookup: a new combination of known words reads as a mix of training tasks.
+
+Fitted state (`fit`, saved with the checkpoint): the training set's distinct instructions and
+the task most of each one's episodes do.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from vla.policies.part import Part, PolicyContext, Seen
+from vla.policies.sentence_encoder import SentenceEncoder
+from vla.suggest import unknown
+
+READOUTS = ("vector", "tasks", "nearest_task")
+
+
+@dataclass
+class SentenceOptions:
+    layer: int = 28  # the backbone layer whose last-token state is read (1 = the first)
+    # how many layers, ending at `layer`, give the vector (side by side): layers 22-29 together
+    # name the task of held-out paraphrases that any one of them misreads (docs/results.md)
+    span: int = 1
+    readout: str = "vector"  # vector | tasks | nearest_task (see the module's docstring)
+    # nearest_task's softmax temperature on cosines: training phrasings lie 0.2-0.5 nearer their
+    # own task than any other, so 0.05 makes them one-hot (e^4 or more)
+    temperature: float = 0.05
+
+    def __post_init__(self):
+        if self.layer < 1:
+            raise ValueError(
+                f"policy.parts.sentence.layer must be >= 1 (a backbone layer), got {self.layer}"
+            )
+        if not 1 <= self.span <= self.layer:
+            raise ValueError(
+                f"policy.parts.sentence.span must be between 1 and layer ({self.layer}), got {self.span}"
+            )
+        if self.readout not in READOUTS:
+            raise ValueError(unknown("policy.parts.sentence.readout", self.readout, READOUTS))
+        if not self.temperature > 0:
+            raise ValueError(
+                f"policy.parts.sentence.temperature must be > 0, got {self.temperature}"
+            )
+
+
+class SentencePart(Part):
+    options = SentenceOptions
+
+    def __init__(self, options: SentenceOptions, context: PolicyContext):
+        super().__init__(options, context)
+        reference = list(context.fitted.get("reference", ()))
+        if not reference:
+            raise ValueError(
+                "policy.parts.sentence centres the sentence vectors on the training instructions: fit "
+                "it on a dataset first (vla train does)"
+            )
+        # frozen pretrained weights: not a submodule, never saved
+        self.encoder = SentenceEncoder(
+            context.backbone, options.layer, context.dtype, context.max_text_tokens, options.span
+        )
+        vectors = self.encoder(reference)
+        centre = vectors.mean(0)
+        self.register_buffer("centre", centre, persistent=False)
+        read = options.span * self.encoder.width
+        if options.readout != "vector":
+            means = task_means(
+                self.unit(vectors - centre), context.fitted.get("tasks", ()), options
+            )
+            self.register_buffer("task_means", means, persistent=False)
+            read = means.shape[0]
+        self.token = nn.Sequential(nn.LayerNorm(read), nn.Linear(read, context.width))
+        self.needs = ("instructions",)
+        self.provides = {"sentence": context.width}
+        self.hears = True
+
+    def forward(self, seen: Seen):
+        device = self.token[1].weight.device
+        what = self.features(self.encoder(seen["instructions"], device=device) - self.centre)
+        sentence = self.token(what.to(self.token[1].weight.dtype))  # (B, W)
+        seen["sentence"] = sentence
+        return sentence[:, None], None
+
+    def unit(self, centred: torch.Tensor) -> torch.Tensor:
+        """(B, span x W) centred vectors -> unit length, each layer's part weighing the same."""
+        if self.opts.span > 1:
+            layers = centred.unflatten(-1, (self.opts.span, -1))
+            centred = nn.functional.normalize(layers, dim=-1).flatten(1)
+        return nn.functional.normalize(centred, dim=-1)
+
+    def features(self, centred: torch.Tensor) -> torch.Tensor:
+        """What the token reads (`readout`): the unit vector at about unit scale per channel,
+        its cosine to each task's mean, or those cosines as a sharp softmax."""
+        unit = self.unit(centred)
+        if self.opts.readout == "tasks":
+            return unit @ self.task_means.T
+        if self.opts.readout == "nearest_task":
+            return ((unit @ self.task_means.T) / self.opts.temperature).softmax(-1)
+        return unit * unit.shape[-1] ** 0.5
+
+    @classmethod
+    def fit(cls, options, episodes: list[dict], context: dict) -> dict:
+        """The distinct instructions, sorted, each with the task most of its episodes do."""
+        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for e in episodes:
+            counts[e["instruction"]][e["task"]] += 1
+        by_sentence = {s: max(sorted(t), key=t.get) for s, t in sorted(counts.items())}
+        return {"reference": list(by_sentence), "tasks": list(by_sentence.values())}
+
+
+def task_means(unit: torch.Tensor, tasks, options: SentenceOptions) -> torch.Tensor:
+    """(K, span x W): the unit mean vector of each task's reference sentences, tasks sorted."""
+    readout = f"policy.parts.sentence.readout={options.readout}"
+    if len(tasks) != len(unit):
+        raise ValueError(
+            f"{readout} compares a sentence with each training task's reference sentences: "
+            f"got {len(tasks)} tasks for {len(unit)} sentences (vla train fits both)"
+        )
+    names = sorted(set(tasks))
+    if len(names) < 2:
+        raise ValueError(
+            f"{readout} tells tasks apart, and the training set has only {names}: use "
+            "policy.parts.sentence.readout=vector"
+        )
+    index = torch.tensor([names.index(t) for t in tasks])
+    return torch.stack(
+        [nn.functional.normalize(unit[index == k].mean(0), dim=-1) for k in range(len(names))]
+    )
