@@ -39,32 +39,32 @@ demo: setup
 	$(VENV)/bin/vla demo
 
 # Rebuild checkpoints/demo end to end on this machine (docs/results.md): 100 expert episodes
-# per cell in TCP pose control (Ray, ~7 min), then the 2-core CPU recipe (~21 min of
-# training), then ship. vla demo's fallback collects the same way (vla/commands/demo.py).
+# per cell (Ray, ~7 min), then ~21 min of training on 2 cores, then ship. The recipe
+# (configs/recipe/chunk_cpu.yaml) says how both steps run: its collection settings, policy,
+# training settings and backbone layers. vla demo's fallback uses the same file.
 CKPT_WORK  ?= outputs/checkpoint
 CKPT_DEST  ?= checkpoints/demo
-CKPT_CELLS := robots=[ur5e,sawyer] tasks=[reach,lift] recipe=chunk_cpu workers=2 progress=false
-CKPT_TRAIN := policy=chunk_cpu train=cpu backbone.num_layers=2
+CKPT_CELLS := recipe=chunk_cpu robots=[ur5e,sawyer] tasks=[reach,lift] workers=2 progress=false
 
 checkpoint: setup
 	$(VENV)/bin/vla collect $(CKPT_CELLS) episodes=100 output=$(CKPT_WORK)/dataset
-	$(VENV)/bin/vla train dataset=$(CKPT_WORK)/dataset output=$(CKPT_WORK)/train $(CKPT_TRAIN)
+	$(VENV)/bin/vla train recipe=chunk_cpu dataset=$(CKPT_WORK)/dataset output=$(CKPT_WORK)/train
 	$(PY) scripts/ship_checkpoint.py $(CKPT_WORK)/train $(CKPT_WORK)/dataset $(CKPT_DEST) \
-	  --command "make checkpoint  (vla train $(CKPT_TRAIN))"
+	  --command "make checkpoint  (vla collect $(CKPT_CELLS) episodes=100; vla train recipe=chunk_cpu)"
 
 # Rebuild checkpoints/4x4, one policy for all 4 robots x 4 tasks (docs/results.md row 35): 60
-# expert episodes per cell (Ray, ~18 min with 2 workers), then ~72 min of training on 2 cores.
+# expert episodes per cell (Ray, ~18 min with 2 workers), then ~72 min of training on 2 cores,
+# both as configs/recipe/chunk_cpu_4x4.yaml says.
 GRID_WORK  ?= outputs/checkpoint-4x4
 GRID_DEST  ?= checkpoints/4x4
-GRID_CELLS := robots=[ur5e,sawyer,panda,so101] tasks=[reach,lift,place,push] recipe=chunk_cpu \
+GRID_CELLS := recipe=chunk_cpu_4x4 robots=[ur5e,sawyer,panda,so101] tasks=[reach,lift,place,push] \
               workers=2 progress=false
-GRID_TRAIN := policy=chunk_cpu_4x4 train=cpu_4x4 backbone.num_layers=2
 
 checkpoint-4x4: setup
 	$(VENV)/bin/vla collect $(GRID_CELLS) episodes=60 output=$(GRID_WORK)/dataset
-	$(VENV)/bin/vla train dataset=$(GRID_WORK)/dataset output=$(GRID_WORK)/train $(GRID_TRAIN)
+	$(VENV)/bin/vla train recipe=chunk_cpu_4x4 dataset=$(GRID_WORK)/dataset output=$(GRID_WORK)/train
 	$(PY) scripts/ship_checkpoint.py $(GRID_WORK)/train $(GRID_WORK)/dataset $(GRID_DEST) \
-	  --command "make checkpoint-4x4  (vla collect $(GRID_CELLS) episodes=60; vla train $(GRID_TRAIN))"
+	  --command "make checkpoint-4x4  (vla collect $(GRID_CELLS) episodes=60; vla train recipe=chunk_cpu_4x4)"
 
 # speed on this machine, side by side (~15 min on 2 cores); docs/benchmarks.md is generated from
 # the JSON. On another machine, pass BENCH_JSON=docs/benchmarks/<machine>.json and add it to the page.

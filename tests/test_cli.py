@@ -85,11 +85,8 @@ def test_demo_runs_end_to_end_without_a_shipped_checkpoint(vla_exe, tmp_path):
 
 
 def test_the_cpu_recipes_data_has_one_definition():
-    """`vla collect recipe=chunk_cpu` is the data policy=chunk_cpu trains on; make checkpoint,
-    make checkpoint-4x4 and vla demo's fallback all name it instead of spelling it out, and a
+    """`vla collect recipe=chunk_cpu` is the data the chunk_cpu recipe trains on, and a
     command-line value still wins over it."""
-    from pathlib import Path
-
     from hydra import compose, initialize_config_module
 
     register()
@@ -99,20 +96,37 @@ def test_the_cpu_recipes_data_has_one_definition():
         mine = compose(config_name="collect", overrides=["recipe=chunk_cpu", "image_size=128"])
     # no control given: the suite's first (the tabletop's joint targets)
     assert (plain.control, plain.after_success, plain.image_size) == (None, 0, 128)
-    from omegaconf import OmegaConf
-
+    from vla.config_store import TRAINING_PARTS, build
     from vla.datasets.collect import CollectConfig
 
-    assert CollectConfig(**OmegaConf.to_container(plain)).control == "joint"
+    assert build(CollectConfig, plain).control == "joint"
     assert (recipe.control, recipe.after_success, recipe.image_size) == ("ee_pose", 8, 64)
     assert (mine.control, mine.image_size) == ("ee_pose", 128)
-    assert "recipe" not in recipe  # its keys land on collect's own, nothing else
-    root = Path(__file__).resolve().parents[1]
-    collects = [line for line in (root / "Makefile").read_text().splitlines() if "CELLS :=" in line]
-    assert len(collects) == 2 and all("recipe=chunk_cpu" in line for line in collects)
-    for path in ("Makefile", "vla/commands/demo.py"):
-        text = (root / path).read_text()
-        assert "after_success=" not in text and '"after_success"' not in text, path
+    assert "recipe" not in recipe  # its keys land on collect's own and on what train reads
+    assert set(recipe) - set(plain) == set(TRAINING_PARTS)  # (vla collect leaves those alone)
+
+
+def test_checkpoints_and_the_demo_name_a_recipe_instead_of_spelling_it_out(repo_root):
+    """make checkpoint, make checkpoint-4x4 and vla demo's fallback collect and train with
+    `recipe=` (configs/recipe/): no collection setting, policy, training choice or backbone
+    layer count of theirs is written anywhere else."""
+    from vla.commands.demo import DemoConfig
+
+    lines = (repo_root / "Makefile").read_text().splitlines()
+    cells = {line.split(":=")[0].strip(): line for line in lines if "CELLS :=" in line}
+    assert "recipe=chunk_cpu " in cells["CKPT_CELLS"]
+    assert "recipe=chunk_cpu_4x4 " in cells["GRID_CELLS"]
+    trains = [line for line in lines if "bin/vla train" in line]
+    assert len(trains) == 2 and all(" recipe=chunk_cpu" in line for line in trains), trains
+    spelled = ("policy=", "train=", "num_layers", "after_success=", "control=", "image_size=")
+    for line in lines:
+        if "bin/vla " in line or "CELLS" in line or "--command" in line:
+            assert not any(s in line for s in spelled), line
+    text = (repo_root / "vla" / "commands" / "demo.py").read_text()
+    for s in ('"policy=', '"train=', '"after_success', '"control='):
+        assert s not in text, s
+    assert "recipe={cfg.fallback_recipe}" in text
+    assert DemoConfig().fallback_recipe in config_groups()["recipe"]
 
 
 def test_the_recipe_group_passes_the_cli_and_a_typo_in_it_does_not(vla_exe, tmp_path):
@@ -125,7 +139,24 @@ def test_the_recipe_group_passes_the_cli_and_a_typo_in_it_does_not(vla_exe, tmp_
     assert typo.returncode == 2 and "Did you mean 'chunk_cpu'" in typo.stderr, typo.stderr
     other = run(vla_exe, "info", "recipe=chunk_cpu", "load_backbone=false")
     assert other.returncode == 2 and "takes no recipe" in other.stderr, other.stderr
-    assert "Traceback" not in ok.stderr + typo.stderr + other.stderr
+    # the training choices come with a recipe: vla collect does not take them alone
+    policy = run(vla_exe, "collect", "policy=chunk_cpu", f"output={tmp_path}")
+    assert policy.returncode == 2 and "takes no policy" in policy.stderr, policy.stderr
+    typo = run(vla_exe, "train", "recipe=chunk_cpu_4x5", f"output={tmp_path}")
+    assert typo.returncode == 2 and "Did you mean 'chunk_cpu_4x4'" in typo.stderr, typo.stderr
+    assert "Traceback" not in ok.stderr + typo.stderr + other.stderr + policy.stderr
+
+
+def test_vla_train_reads_a_recipe(vla_exe):
+    """`vla train recipe=X` composes X's policy, training settings and backbone layers (the
+    demo checkpoint's recipe: 2 of the backbone's layers, train=cpu's 2400 steps)."""
+    out = run(vla_exe, "train", "recipe=chunk_cpu", "--cfg", "job")
+    assert out.returncode == 0, out.stderr
+    import yaml
+
+    cfg = yaml.safe_load(out.stdout)
+    assert cfg["backbone"]["num_layers"] == 2 and cfg["train"]["steps"] == 2400
+    assert cfg["policy"]["image_size"] == 64
 
 
 def test_collect_rejects_an_unknown_robot(vla_exe, tmp_path):
@@ -136,7 +167,7 @@ def test_collect_rejects_an_unknown_robot(vla_exe, tmp_path):
 @pytest.mark.parametrize("choice", config_groups()["policy"])
 def test_every_policy_option_can_be_overridden_from_the_command_line(choice):
     """A PolicyConfig field missing from the composed policy is refused as an 'unknown key' by
-    `vla train policy.<field>=...` (it happened to policy.target_probe_weight): every choice,
+    `vla train policy.<field>=...` (it happened to policy.target_probe_weight, a flag of the policy before its parts owned them): every choice,
     composed on the `base` node (vla/config_store.py), holds every field, and nothing else."""
     import dataclasses
 

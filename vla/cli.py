@@ -77,7 +77,8 @@ def check_overrides(command: str, overrides: list[str]) -> None:
                 with initialize_config_module("vla.configs", version_base=None):
                     compose(config_name=command, overrides=[item])
             except Exception as e:  # Hydra's own: the command's defaults have no such group
-                raise ValueError(f"vla {command} takes no {key}=...: {e}") from None
+                reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+                raise ValueError(f"vla {command} takes no {key}=...: {reason}") from None
             continue
         node, path = base, []
         for part in key.split("."):
@@ -96,7 +97,7 @@ def run_command(command: str, overrides: list[str]) -> int:
 
     from vla.config_store import register
 
-    register()  # the policy/base node the policy YAMLs build on
+    register()  # the dataclasses' defaults the YAMLs build on (vla/config_store.py)
     module = importlib.import_module(COMMANDS[command][0])
     result = {"code": 0}
 

@@ -92,3 +92,17 @@ def get(name: str) -> Suite:
     if name not in FACTORIES:
         raise ValueError(unknown("suite", name, list(FACTORIES)))
     return FACTORIES[name]()
+
+
+def checked_cells(
+    suite: str, robots, tasks, episodes: int, workers: int
+) -> tuple[Suite, list[str], list[str]]:
+    """The suite and the robot x task cells of a run over many episodes (`vla collect`,
+    `vla eval`), checked: an unknown suite, robot or task answers with the valid choices
+    (`Suite.cells` says how robots and tasks are read), and episodes and workers must be at
+    least 1. Returns the suite and the robots and tasks as lists."""
+    found = get(suite)
+    robots, tasks = found.cells(robots, tasks)
+    if episodes < 1 or workers < 1:
+        raise ValueError("episodes and workers must be at least 1")
+    return found, robots, tasks

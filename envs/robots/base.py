@@ -30,6 +30,26 @@ class GripperSpec:
     joint_closed: float
 
 
+def robotiq_2f85(prefix: str = "") -> dict:
+    """The RobotDefinition fields of a Robotiq 2F-85 gripper as MuJoCo Menagerie models it (the
+    Panda of gym-hil carries the same model): one tendon actuator, 0 open .. 255 closed, the
+    right driver joint measured (0 .. 0.8 rad), the TCP on its base body, its `pinch` site the
+    grasp centre. `prefix` is what attaching the gripper put before its names ("gripper/")."""
+    return {
+        "gripper": GripperSpec(
+            actuators=(f"{prefix}fingers_actuator",),
+            ctrl_open=(0.0,),
+            ctrl_closed=(255.0,),
+            joint=f"{prefix}right_driver_joint",
+            joint_open=0.0,
+            joint_closed=0.8,
+        ),
+        "palm_body": f"{prefix}base",
+        "tcp_reference": f"{prefix}pinch",
+        "finger_geoms": (f"{prefix}left_pad1", f"{prefix}right_pad1"),
+    }
+
+
 @dataclass(frozen=True)
 class RobotDefinition:
     name: str

@@ -11,7 +11,12 @@ from vla.envs import headless  # noqa: F401  (sets MUJOCO_GL before mujoco loads
 import mujoco
 
 from vla.envs.assets import package_file
-from vla.envs.robots.base import GripperSpec, RobotDefinition, compensate_gravity, position_servos
+from vla.envs.robots.base import (
+    RobotDefinition,
+    compensate_gravity,
+    position_servos,
+    robotiq_2f85,
+)
 
 ARM = tuple(f"joint{i}" for i in range(1, 8))
 
@@ -32,17 +37,7 @@ PANDA = RobotDefinition(
     load=load,
     root_body="link0",
     arm_joints=ARM,
-    gripper=GripperSpec(
-        actuators=("fingers_actuator",),
-        ctrl_open=(0.0,),
-        ctrl_closed=(255.0,),
-        joint="right_driver_joint",
-        joint_open=0.0,
-        joint_closed=0.8,
-    ),
-    palm_body="base",
-    tcp_reference="pinch",
-    finger_geoms=("left_pad1", "right_pad1"),
+    **robotiq_2f85(),
     base_pos=(-0.5, 0.0, 0.0),
     seed_qpos=(0.0, 0.2, 0.0, -2.2, 0.0, 2.4, 0.785),
     home_height=0.25,

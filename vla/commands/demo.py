@@ -9,18 +9,42 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from vla.commands import info
 
 
+@dataclass
+class DemoConfig(info.InfoConfig):
+    """`vla demo`'s settings: `vla info`'s, then the policy evaluated (or trained first)."""
+
+    # a shipped policy (adapters and heads); collected for and trained when missing
+    checkpoint: str = "checkpoints/demo"
+    output: str = "outputs/demo"
+    robots: list[str] = field(default_factory=lambda: ["ur5e", "sawyer"])
+    tasks: list[str] = field(default_factory=lambda: ["reach", "lift"])
+    image_size: int = 64  # camera images collected, trained on and evaluated
+    workers: int = 2  # Ray actors
+    # used only when no checkpoint ships: a recipe (configs/recipe/) collected and trained as
+    # `vla collect recipe=...` and `vla train recipe=...` do, smaller
+    fallback_recipe: str = "chunk_cpu"
+    collect_episodes: int = 20  # expert episodes per robot x task
+    train_steps: int = 300
+    train_batch_size: int = 16
+    num_layers: int | None = None  # backbone layers kept; None: the recipe's
+    # evaluation:
+    eval_episodes: int = 20  # per robot x task and condition
+    expert_episodes: int = 5  # the scripted-expert reference rows
+
+
 def train_small_policy(cfg, out: Path) -> Path:
-    """No shipped checkpoint: collect a small dataset and train the CPU recipe on it, composed
-    from the same configs `vla train policy=chunk_cpu train=cpu` reads (one definition)."""
+    """No shipped checkpoint: collect a small dataset and train `fallback_recipe` on it, composed
+    from the one file `vla collect recipe=...` and `vla train recipe=...` read."""
     from hydra import compose
-    from omegaconf import OmegaConf
 
     from vla.commands import train as train_cmd
+    from vla.config_store import TRAINING_PARTS, build
     from vla.datasets.collect import CollectConfig, collect
     from vla.training import engines
 
@@ -28,10 +52,10 @@ def train_small_policy(cfg, out: Path) -> Path:
     print(
         f"no checkpoint at {cfg.checkpoint}: collecting {cfg.collect_episodes} expert episodes per robot x task"
     )
-    collected = compose(  # the recipe's data, as `vla collect recipe=chunk_cpu` collects it
+    collected = compose(  # the recipe's data, as `vla collect recipe=...` collects it
         "collect",
         overrides=[
-            "recipe=chunk_cpu",
+            f"recipe={cfg.fallback_recipe}",
             f"robots=[{','.join(cfg.robots)}]",
             f"tasks=[{','.join(cfg.tasks)}]",
             f"episodes={cfg.collect_episodes}",
@@ -41,17 +65,17 @@ def train_small_policy(cfg, out: Path) -> Path:
             "progress=false",
         ],
     )
-    collect(CollectConfig(**OmegaConf.to_container(collected, resolve=True)))
+    collect(build(CollectConfig, collected, ignore=TRAINING_PARTS))
     import ray
 
     ray.shutdown()  # training runs in this process; evaluation starts its own Ray
-    composed = compose(
+    layers = [] if cfg.num_layers is None else [f"backbone.num_layers={cfg.num_layers}"]
+    composed = compose(  # the recipe's policy, training settings and backbone layers
         "train",
         overrides=[
-            "policy=chunk_cpu",
-            "train=cpu",
+            f"recipe={cfg.fallback_recipe}",
             f"backbone.name={cfg.backbone.name}",
-            f"backbone.num_layers={cfg.num_layers}",
+            *layers,
             f"policy.image_size={cfg.image_size}",
             f"train.steps={cfg.train_steps}",
             f"train.batch_size={cfg.train_batch_size}",
@@ -63,7 +87,10 @@ def train_small_policy(cfg, out: Path) -> Path:
         ],
     )
     train, policy = train_cmd.configs(composed)
-    print(f"training a {cfg.num_layers}-layer policy for {cfg.train_steps} steps on {data}")
+    print(
+        f"training recipe={cfg.fallback_recipe} ({policy.num_layers} backbone layers) for "
+        f"{cfg.train_steps} steps on {data}"
+    )
     engines.run(train, policy)
     return out / "train" / "policy"
 

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
+from dataclasses import dataclass
 
 from omegaconf import OmegaConf
 
 from vla import backbone as backbone_lib
+
+
+@dataclass
+class InfoConfig:
+    """`vla info`'s settings; the backbone is the `backbone` config group's (configs/backbone/)."""
+
+    prompt: str = "What is a robot arm? Answer in one sentence."  # asked of the backbone
+    max_new_tokens: int = 32
+    load_backbone: bool = True  # false skips the model (fast listing of versions, robots and tasks)
+
 
 PACKAGES = (
     "torch",

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from vla.envs.language import parse_instruction
 from vla.video import write_video
 
 TABLETOP_ROBOT = "panda"  # robot=null on the tabletop
+
+
+@dataclass
+class RunConfig:
+    """`vla run`'s settings (vla/config_store.py stores them for Hydra; policy_path is written
+    `policy.path=` on the command line, as in `vla eval`)."""
+
+    suite: str = "tabletop"  # vla.suites: tabletop | metaworld
+    robot: str | None = None  # None: panda on the tabletop, the suite's robot elsewhere
+    # None: the tabletop reads it from the instruction; other suites need it (task=pick-place)
+    task: str | None = None
+    instruction: str = "put the red cube in the bowl"
+    policy_path: str = "expert"  # a checkpoint directory, or `expert`
+    seed: int = 0
+    image_size: int | None = None  # None: the checkpoint's (128 for the expert)
+    output: str = "outputs/run"
 
 
 def episode_setup(cfg) -> tuple[str, str, dict, str]:
@@ -27,7 +44,7 @@ def episode_setup(cfg) -> tuple[str, str, dict, str]:
         )
         suite.check([robot], [parsed["task"]])
         return robot, parsed["task"], options, what
-    if not cfg.get("task"):
+    if not cfg.task:
         raise ValueError(f"name the {cfg.suite} task the instruction asks for: task=...")
     robot = cfg.robot or suite.robots[0]
     suite.check([robot], [cfg.task])
@@ -36,13 +53,15 @@ def episode_setup(cfg) -> tuple[str, str, dict, str]:
 
 def run(cfg) -> int:
     from vla import rollout, suites
+    from vla.config_store import build
 
+    cfg = build(RunConfig, cfg)
     robot, task, options, what = episode_setup(cfg)
     policy = None
-    if str(cfg.policy.path) != "expert":
+    if str(cfg.policy_path) != "expert":
         from vla.policies.vla_policy import VLAPolicy
 
-        policy = VLAPolicy.from_pretrained(cfg.policy.path)
+        policy = VLAPolicy.from_pretrained(cfg.policy_path)
     size = cfg.image_size or (policy.config.image_size if policy else 128)
     suite = suites.get(cfg.suite)
     control = suite.controls[0]

@@ -20,16 +20,19 @@ from vla.ray_pool import ActorPool
 
 @dataclass
 class CollectConfig:
+    """`vla collect`'s settings (configs/collect.yaml adds the command line's values of the
+    fields without a default; vla/config_store.py stores the defaults for Hydra)."""
+
     robots: list[str] | None  # None: every robot of the suite
-    tasks: list[str]
+    tasks: list[str]  # task names, or a suite's task groups (metaworld: mt10, mt50, ...)
     episodes: int  # successful episodes per robot x task
     output: str
-    workers: int = 2
-    image_size: int = 128
+    workers: int = 2  # Ray actors, each owning one env per (robot, task)
+    image_size: int = 128  # square camera images, front + wrist
     seed: int = 0  # first seed of every cell
     max_attempts_factor: float = 2.0  # give up on a cell after this many times `episodes` tries
-    instruction_set: str = "train"
-    ray_address: str | None = None
+    instruction_set: str = "train"  # train | heldout phrasings
+    ray_address: str | None = None  # None: a local Ray; or a cluster's address
     progress: bool = True
     # std (rad) of Gaussian noise on the executed arm joint targets; the clean expert action is
     # what is recorded (DART). 0 records the expert's own trajectories.
@@ -46,10 +49,9 @@ class CollectConfig:
         from vla import suites
         from vla.suggest import unknown
 
-        suite = suites.get(self.suite)
-        self.robots, self.tasks = suite.cells(self.robots, self.tasks)
-        if self.episodes < 1 or self.workers < 1:
-            raise ValueError("episodes and workers must be at least 1")
+        suite, self.robots, self.tasks = suites.checked_cells(
+            self.suite, self.robots, self.tasks, self.episodes, self.workers
+        )
         self.control = self.control or suite.controls[0]
         if self.control not in suite.controls:
             raise ValueError(

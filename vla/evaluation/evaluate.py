@@ -24,31 +24,33 @@ EXPERT = "expert"
 
 @dataclass
 class EvalConfig:
-    policy_path: str
+    """`vla eval`'s settings (configs/eval.yaml adds the command line's values of the fields
+    without a default, `policy.path` for policy_path; vla/config_store.py stores the defaults)."""
+
+    policy_path: str  # a checkpoint directory, or `expert` for the scripted reference
     robots: list[str] | None  # None: every robot of the suite
-    tasks: list[str]
-    episodes: int = 50
+    tasks: list[str]  # task names, or a suite's task groups (metaworld: mt10, mt50, ...)
+    episodes: int = 50  # seeded episodes per robot x task (and per language condition)
     output: str = "outputs/eval"
-    workers: int = 2
+    workers: int = 2  # Ray env workers
     seed: int = 1000  # first seed; demonstrations use 0.. so evaluation scenes are new ones
     image_size: int | None = None  # None: the checkpoint's
     language_checks: bool = True  # held-out paraphrases and the shuffled-instruction control
     videos: int = 2  # episodes recorded per robot x task (training phrasings)
     latency_ms: float | None = None  # simulated inference latency; -1 uses the measured one
-    device: str = "auto"
-    ray_address: str | None = None
+    device: str = "auto"  # auto | cpu | cuda: where the policy server runs
+    ray_address: str | None = None  # None: a local Ray; or a cluster's address
     progress: bool = True
     n_action_steps: int | None = None  # actions run per predicted chunk; None: the checkpoint's
-    conditions: list[str] = field(default_factory=list)
     suite: str = "tabletop"  # vla.suites: tabletop | metaworld
+    conditions: list[str] = field(default_factory=list, init=False)  # from language_checks
 
     def __post_init__(self):
         from vla import suites
 
-        suite = suites.get(self.suite)
-        self.robots, self.tasks = suite.cells(self.robots, self.tasks)
-        if self.episodes < 1 or self.workers < 1:
-            raise ValueError("episodes and workers must be at least 1")
+        _, self.robots, self.tasks = suites.checked_cells(
+            self.suite, self.robots, self.tasks, self.episodes, self.workers
+        )
         if self.policy_path != EXPERT and not Path(self.policy_path).exists():
             raise FileNotFoundError(
                 f"no checkpoint at {self.policy_path}; train one with `vla train`, or use policy.path=expert"
