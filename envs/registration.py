@@ -3,7 +3,8 @@
 
 Importing this module registers them (the env classes load only on `gym.make`). Gymnasium can
 import it for you: `gym.make("vla.envs.registration:vla/Lift-Panda-v0")`. (`vla.envs` itself is
-a namespace portion with no `__init__.py`, see DESIGN.md, so it cannot register on import.)
+a namespace portion with no `__init__.py`, see docs/architecture.md, so it cannot register on
+import.)
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The design-card layout: one `vla` namespace over the top-level folders, never shadowing
-HuggingFace's `tokenizers`, and every source folder listed as a package (a wheel drops the rest)."""
+"""The layout docs/architecture.md describes: one `vla` namespace over the top-level folders,
+never shadowing HuggingFace's `tokenizers`, every source folder listed as a package (a wheel
+drops the rest), imports running one way, and no file citing what lies outside the repository."""
 
 import importlib.metadata
 import subprocess
@@ -13,7 +14,8 @@ from tests.conftest import REPO_ROOT
 PYPROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
 PACKAGE_DIR = PYPROJECT["tool"]["setuptools"]["package-dir"]
 PACKAGES = PYPROJECT["tool"]["setuptools"]["packages"]
-NAMESPACE_FOLDERS = ("vla", "envs", "tokenizers", "policies")  # DESIGN.md: no __init__.py
+# no __init__.py in these: see docs/architecture.md
+NAMESPACE_FOLDERS = ("vla", "envs", "tokenizers", "policies")
 
 
 def installed_distribution_names() -> set[str]:
@@ -28,7 +30,7 @@ def installed_distribution_names() -> set[str]:
 def test_namespace_folders_have_no_init():
     for folder in NAMESPACE_FOLDERS:
         assert not (REPO_ROOT / folder / "__init__.py").exists(), (
-            f"{folder}/__init__.py makes {folder} a regular package; see DESIGN.md"
+            f"{folder}/__init__.py makes {folder} a regular package; see docs/architecture.md"
         )
 
 
@@ -132,7 +134,7 @@ def imported_modules(folder: str) -> dict[str, set[str]]:
 @pytest.mark.parametrize(
     "folder, forbidden",
     [
-        # A trained policy must run where no simulator is installed (DESIGN.md).
+        # A trained policy must run where no simulator is installed (see docs/architecture.md).
         ("policies", {"mujoco", "vla.envs", "ray", "gymnasium", "vla.cli", "vla.commands"}),
         ("tokenizers", {"mujoco", "vla.envs", "vla.policies", "ray", "gymnasium", "vla.cli"}),
         # The world knows nothing of who acts in it.
@@ -151,3 +153,44 @@ def test_library_code_never_imports_a_command():
         if path == "vla/cli.py" or path.startswith("vla/commands/"):
             continue
         assert "vla.commands" not in names, f"{path} imports a command module"
+
+
+# Files that live outside the repository: a citation of one is a dead end for every reader.
+# The strings are built so that this file does not cite them itself.
+OUTSIDE_REFERENCES = ("DESIGN" + ".md", ".." + "/shared")
+SKIPPED_SUFFIXES = (".safetensors", ".png", ".json")
+
+
+def repository_files() -> list[str]:
+    """Tracked files plus untracked ones git does not ignore (a new file counts before its commit)."""
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (FileNotFoundError, subprocess.CalledProcessError) as e:
+        pytest.skip(f"not a git checkout, or no git: {e}")
+    return sorted(set(out.stdout.splitlines()))
+
+
+def test_no_file_cites_anything_outside_the_repository():
+    offenders = []
+    for rel in repository_files():
+        path = REPO_ROOT / rel
+        if rel.endswith(SKIPPED_SUFFIXES) or not path.is_file():
+            continue
+        data = path.read_bytes()
+        if b"\0" in data[:8192]:  # binary
+            continue
+        text = data.decode("utf-8", errors="replace")
+        for ref in OUTSIDE_REFERENCES:
+            if ref in text:
+                line = text[: text.index(ref)].count("\n") + 1
+                offenders.append(f"{rel}:{line} mentions {ref!r}")
+    assert not offenders, (
+        "files cite something outside the repository (cite docs/architecture.md or a file in "
+        "the repository instead):\n" + "\n".join(offenders)
+    )
