@@ -34,8 +34,8 @@ def test_a_new_head_brings_its_own_options_to_the_config_and_to_hydra(monkeypatc
 
     from hydra import compose, initialize_config_module
 
-    from vla.config_store import policy_defaults
-    from vla.config_store import register as register_base
+    from vla.commands.config_store import policy_defaults
+    from vla.commands.config_store import register as register_base
     from vla.policies.configuration import PolicyConfig
 
     @dataclasses.dataclass

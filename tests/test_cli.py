@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from vla.cli import config_groups
-from vla.config_store import policy_defaults, register
+from vla.commands.config_store import policy_defaults, register
 from vla.datasets import meta
 
 
@@ -96,7 +96,7 @@ def test_the_cpu_recipes_data_has_one_definition():
         mine = compose(config_name="collect", overrides=["recipe=chunk_cpu", "image_size=128"])
     # no control given: the suite's first (the tabletop's joint targets)
     assert (plain.control, plain.after_success, plain.image_size) == (None, 0, 128)
-    from vla.config_store import TRAINING_PARTS, build
+    from vla.commands.config_store import TRAINING_PARTS, build
     from vla.datasets.collect import CollectConfig
 
     assert build(CollectConfig, plain).control == "joint"
@@ -168,7 +168,7 @@ def test_collect_rejects_an_unknown_robot(vla_exe, tmp_path):
 def test_every_policy_option_can_be_overridden_from_the_command_line(choice):
     """A PolicyConfig field missing from the composed policy is refused as an 'unknown key' by
     `vla train policy.<field>=...` (it happened to policy.target_probe_weight, a flag of the policy before its parts owned them): every choice,
-    composed on the `base` node (vla/config_store.py), holds every field, and nothing else."""
+    composed on the `base` node (vla/commands/config_store.py), holds every field, and nothing else."""
     import dataclasses
 
     from hydra import compose, initialize_config_module

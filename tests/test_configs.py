@@ -1,5 +1,5 @@
 """One definition per setting: every command's defaults come from its dataclass through Hydra's
-ConfigStore (vla/config_store.py), the YAML files in configs/ hold only what a command or a
+ConfigStore (vla/commands/config_store.py), the YAML files in configs/ hold only what a command or a
 choice changes, and a recipe (configs/recipe/) is one file that both `vla collect` and
 `vla train` read."""
 
@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 from vla import suites
 from vla.cli import COMMANDS, PLAIN_COMMANDS, config_groups
-from vla.config_store import (
+from vla.commands.config_store import (
     NESTED,
     TRAINING_PARTS,
     build,

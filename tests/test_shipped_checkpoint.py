@@ -106,7 +106,7 @@ def test_each_recipes_policy_config_is_the_shipped_checkpoints(repo_root, recipe
     from hydra import compose, initialize_config_module
     from omegaconf import OmegaConf
 
-    from vla.config_store import register
+    from vla.commands.config_store import register
     from vla.policies import checkpoint
     from vla.policies.configuration import PolicyConfig
 

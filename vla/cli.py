@@ -60,7 +60,7 @@ def check_overrides(command: str, overrides: list[str]) -> None:
     from hydra import compose, initialize_config_module
     from omegaconf import OmegaConf
 
-    from vla.config_store import register
+    from vla.commands.config_store import register
 
     register()
     groups = config_groups()
@@ -95,9 +95,9 @@ def check_overrides(command: str, overrides: list[str]) -> None:
 def run_command(command: str, overrides: list[str]) -> int:
     import hydra
 
-    from vla.config_store import register
+    from vla.commands.config_store import register
 
-    register()  # the dataclasses' defaults the YAMLs build on (vla/config_store.py)
+    register()  # the dataclasses' defaults the YAMLs build on (vla/commands/config_store.py)
     module = importlib.import_module(COMMANDS[command][0])
     result = {"code": 0}
 

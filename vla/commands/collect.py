@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vla.config_store import TRAINING_PARTS, build
+from vla.commands.config_store import TRAINING_PARTS, build
 from vla.datasets.collect import CollectConfig, collect
 
 

@@ -44,7 +44,7 @@ def train_small_policy(cfg, out: Path) -> Path:
     from hydra import compose
 
     from vla.commands import train as train_cmd
-    from vla.config_store import TRAINING_PARTS, build
+    from vla.commands.config_store import TRAINING_PARTS, build
     from vla.datasets.collect import CollectConfig, collect
     from vla.training import engines
 

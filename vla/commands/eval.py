@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vla.config_store import build
+from vla.commands.config_store import build
 from vla.evaluation.evaluate import EvalConfig, evaluate
 
 

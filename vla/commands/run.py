@@ -13,7 +13,7 @@ TABLETOP_ROBOT = "panda"  # robot=null on the tabletop
 
 @dataclass
 class RunConfig:
-    """`vla run`'s settings (vla/config_store.py stores them for Hydra; policy_path is written
+    """`vla run`'s settings (vla/commands/config_store.py stores them for Hydra; policy_path is written
     `policy.path=` on the command line, as in `vla eval`)."""
 
     suite: str = "tabletop"  # vla.suites: tabletop | metaworld
@@ -53,7 +53,7 @@ def episode_setup(cfg) -> tuple[str, str, dict, str]:
 
 def run(cfg) -> int:
     from vla import rollout, suites
-    from vla.config_store import build
+    from vla.commands.config_store import build
 
     cfg = build(RunConfig, cfg)
     robot, task, options, what = episode_setup(cfg)

@@ -21,7 +21,7 @@ from vla.ray_pool import ActorPool
 @dataclass
 class CollectConfig:
     """`vla collect`'s settings (configs/collect.yaml adds the command line's values of the
-    fields without a default; vla/config_store.py stores the defaults for Hydra)."""
+    fields without a default; vla/commands/config_store.py stores the defaults for Hydra)."""
 
     robots: list[str] | None  # None: every robot of the suite
     tasks: list[str]  # task names, or a suite's task groups (metaworld: mt10, mt50, ...)

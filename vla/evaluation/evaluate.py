@@ -25,7 +25,7 @@ EXPERT = "expert"
 @dataclass
 class EvalConfig:
     """`vla eval`'s settings (configs/eval.yaml adds the command line's values of the fields
-    without a default, `policy.path` for policy_path; vla/config_store.py stores the defaults)."""
+    without a default, `policy.path` for policy_path; vla/commands/config_store.py stores the defaults)."""
 
     policy_path: str  # a checkpoint directory, or `expert` for the scripted reference
     robots: list[str] | None  # None: every robot of the suite

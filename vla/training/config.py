@@ -1,5 +1,5 @@
 """Training settings: a typed dataclass, validated on construction. Each setting's default is
-defined here only: vla/config_store.py stores them as Hydra's `train/base`, and the choices in
+defined here only: vla/commands/config_store.py stores them as Hydra's `train/base`, and the choices in
 configs/train/ list only what they change."""
 
 from __future__ import annotations
