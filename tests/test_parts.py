@@ -90,16 +90,25 @@ def test_a_registered_toy_part_trains_and_travels_with_its_fitted_state(
     assert PolicyConfig().parts["brightness"] is None  # off unless asked for
 
 
-def test_vla_train_fits_each_part_from_the_training_episodes(dataset, with_brightness):
+def test_vla_train_fits_and_trains_a_new_part_it_was_never_told_about(
+    dataset, with_brightness, tmp_path
+):
+    """The trainer knows no part by name: it fits the toy part on the training episodes, trains
+    it with its auxiliary loss, and saves both."""
+    from tests.test_training import two_step_config
+    from tests.tiny import tiny
     from vla.datasets.loader import EpisodeDataset
-    from vla.training.trainer import fit_parts
+    from vla.policies.vla_policy import VLAPolicy
+    from vla.training import engines
 
     root, _ = dataset
-    train = EpisodeDataset(root, horizon=4, split="train")
-    cfg = PolicyConfig(parts={"brightness": {}})
-    fitted = fit_parts(cfg, train)
-    assert fitted["brightness"] == {"mean": 0.25, "episodes": len(train.episodes)}
-    assert fitted["words"] == {} and "sentence" not in fitted  # nothing to fit / left out
+    cfg = two_step_config(root, tmp_path / "toy")
+    last = engines.run(cfg, tiny({"brightness": {"scale": 3.0}}))
+    assert "brightness_mse" in last
+    policy = VLAPolicy.from_pretrained(tmp_path / "toy" / "policy")
+    train = EpisodeDataset(root, split="train", val_fraction=cfg.val_fraction)
+    assert policy.fitted["brightness"] == {"mean": 0.25, "episodes": len(train.episodes)}
+    assert "words" not in policy.fitted and "sentence" not in policy.fitted  # nothing to fit
 
 
 def test_parts_that_break_the_contract_are_refused_by_name():
