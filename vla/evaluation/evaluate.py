@@ -199,11 +199,12 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
                 lost=queue.append,  # the worker died mid-episode: a new one runs it again
             )
         restarts = pool.restarts
+        peak_mb = max(ray.get([a.peak_rss_mb.remote() for a in pool.actors]), default=0.0)
         if bar:
             bar.close()
         batching = ray.get(server.stats.remote()) if server is not None else None
     else:
-        restarts, batching = 0, None
+        restarts, batching, peak_mb = 0, None, None
 
     seconds = time.perf_counter() - start
     results = report.write(
@@ -216,6 +217,7 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
             "episodes_per_s": len(jobs) / seconds if jobs and seconds > 0 else 0.0,
             "workers": cfg.workers,
             "worker_restarts": restarts,
+            "worker_peak_rss_mb": peak_mb,  # the largest env worker's resident memory
             "policy_batching": batching,
             "latency_ms": cfg.latency_ms,
         },

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import time
-from collections import deque
+from collections import OrderedDict, deque
 
 import ray
 
@@ -66,7 +67,8 @@ class PolicyServer:
 
 @ray.remote(num_cpus=1)
 class EvalWorker:
-    """Owns one env per (robot, task); runs `vla.rollout.run_episode` for each job."""
+    """Keeps the envs of the last few (robot, task) cells it ran; runs
+    `vla.rollout.run_episode` for each job."""
 
     def __init__(
         self,
@@ -78,6 +80,7 @@ class EvalWorker:
         measured_latency: bool = False,
         privileged_target: bool = False,
         controls: dict[str, str] | None = None,
+        max_envs: int = 4,
     ):
         from vla import suites
 
@@ -86,7 +89,10 @@ class EvalWorker:
         self.privileged = privileged_target
         self.controls = controls or {}  # robot -> the env control its policy was trained on
         self.latency, self.measured = latency_s, measured_latency
-        self.envs = {}
+        # a few envs, the most recently used: episodes come cell by cell, and a worker that
+        # kept one env per cell held ~4.6 GB over Meta-World's 50 tasks
+        self.envs: OrderedDict = OrderedDict()
+        self.max_envs = max_envs
 
     def pid(self) -> int:
         return os.getpid()
@@ -94,12 +100,24 @@ class EvalWorker:
     def _env(self, robot, task, images: bool):
         """The scripted expert reads state, not pixels: skip rendering unless a video is wanted."""
         key = (robot, task, images)
-        if key not in self.envs:
-            control = self.controls.get(robot, self.suite.controls[0])
-            self.envs[key] = self.suite.make(
-                robot, task, image_size=self.image_size, image_obs=images, control=control
-            )
+        if key in self.envs:
+            self.envs.move_to_end(key)
+            return self.envs[key]
+        while len(self.envs) >= self.max_envs:
+            self.envs.popitem(last=False)[1].close()
+        control = self.controls.get(robot, self.suite.controls[0])
+        self.envs[key] = self.suite.make(
+            robot, task, image_size=self.image_size, image_obs=images, control=control
+        )
         return self.envs[key]
+
+    def open_envs(self) -> list[tuple]:
+        """(robot, task, renders images) of the envs kept, the least recently used first."""
+        return list(self.envs)
+
+    def peak_rss_mb(self) -> float:
+        """The most memory this worker process has held resident, MB (Linux reports KB)."""
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     def _policy_act(self, env, robot, held: list):
         """`held` collects the simulated seconds the world ran on while the policy thought."""
