@@ -28,14 +28,31 @@ def vla_exe() -> str:
     return str(exe)
 
 
+# CPUs the shared Ray claims: evaluation's 2 env workers plus its policy server's slot (a
+# 2-core box oversubscribes a little, as `vla eval workers=2` does there).
+RAY_CPUS = 3
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray for the whole run, started by the first test that needs it and stopped at
+    the end: collection, evaluation and the actor pool find it running (they start their own
+    only when none is), instead of each module paying a start and a stop (~5 s on 2 cores).
+    Tests that need a Ray of their own run it in a subprocess (the `vla` CLI tests)."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=RAY_CPUS, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
 DATASET_ROBOTS, DATASET_TASKS, DATASET_EPISODES = ["sawyer", "ur5e"], ["reach", "lift"], 10
 
 
 @pytest.fixture(scope="session")
-def dataset(tmp_path_factory):
-    """2 robots x 2 tasks x 10 expert episodes at 32 px, collected once with Ray."""
-    import ray
-
+def dataset(tmp_path_factory, ray_cluster):
+    """2 robots x 2 tasks x 10 expert episodes at 32 px, collected once with the shared Ray."""
     from vla.datasets.collect import CollectConfig, collect
 
     root = tmp_path_factory.mktemp("ds") / "demo"
@@ -49,8 +66,25 @@ def dataset(tmp_path_factory):
         progress=False,
     )
     summary = collect(cfg)
-    ray.shutdown()
     return root, summary
+
+
+@pytest.fixture(scope="session")
+def sentence_encoders():
+    """`get(layers, span=1)`: the SentenceEncoder over smollm2-135m's first `layers` layers, built
+    once per arguments for the whole run and kept with its cache of encoded sentences, so tests
+    that read the deep layers' vectors of the same sentences encode each once (through 28 layers
+    a sentence costs ~0.1-0.2 s on 2 cores). A test that counts encodings needs its own encoder."""
+    from vla.policies.sentence_encoder import SentenceEncoder
+
+    made = {}
+
+    def get(layers: int, span: int = 1):
+        if (layers, span) not in made:
+            made[layers, span] = SentenceEncoder("smollm2-135m", layers=layers, span=span)
+        return made[layers, span]
+
+    return get
 
 
 POLICY_DEMO_SIZE = 32

@@ -122,7 +122,7 @@ def test_the_suite_registry_expands_groups_and_names_the_valid_choices():
     env.close()
 
 
-def test_the_ray_pool_replaces_a_dead_actor_once_and_loses_no_job(tmp_path):
+def test_the_ray_pool_replaces_a_dead_actor_once_and_loses_no_job(ray_cluster, tmp_path):
     import ray
 
     from vla.ray_pool import ActorPool
@@ -136,23 +136,19 @@ def test_the_ray_pool_replaces_a_dead_actor_once_and_loses_no_job(tmp_path):
                 os._exit(1)  # the actor process dies mid-job
             return job * job
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        queue, results, lost = list(range(10)), {}, []
+    queue, results, lost = list(range(10)), {}, []
 
-        def back(job):
-            lost.append(job)
-            queue.append(job)
+    def back(job):
+        lost.append(job)
+        queue.append(job)
 
-        pool = ActorPool(Flaky.remote, 2)
-        pool.run(
-            next_job=lambda: queue.pop(0) if queue else None,
-            call=lambda actor, job: actor.run.remote(job),
-            handle=lambda job, result: results.__setitem__(job, result),
-            lost=back,
-            in_flight=2,
-        )
-    finally:
-        ray.shutdown()
+    pool = ActorPool(Flaky.remote, 2)
+    pool.run(
+        next_job=lambda: queue.pop(0) if queue else None,
+        call=lambda actor, job: actor.run.remote(job),
+        handle=lambda job, result: results.__setitem__(job, result),
+        lost=back,
+        in_flight=2,
+    )
     assert results == {j: j * j for j in range(10)}
     assert 3 in lost and pool.restarts == 1  # one actor died, with up to two jobs in flight

@@ -121,11 +121,9 @@ def test_relative_actions_are_refused_for_pose_changes_but_allowed_for_pose_targ
     # ee_pose is the recipe's control; ee_delta takes the same path (30 s more: run on purpose)
     [c if c == "ee_pose" else pytest.param(c, marks=pytest.mark.slow) for c in TASK_SPACE],
 )
-def test_eval_drives_a_task_space_policy_in_task_space(tmp_path, control):
+def test_eval_drives_a_task_space_policy_in_task_space(ray_cluster, tmp_path, control):
     """The env's joint action is 7-8 numbers, the policy's 5: an eval that built the wrong
     env would fail on the first step."""
-    import ray
-
     from vla.evaluation.evaluate import EvalConfig, evaluate
 
     path = tmp_path / "policy"
@@ -140,8 +138,5 @@ def test_eval_drives_a_task_space_policy_in_task_space(tmp_path, control):
         language_checks=False,
         progress=False,
     )
-    try:
-        results = evaluate(cfg)
-    finally:
-        ray.shutdown()
+    results = evaluate(cfg)
     assert len(results["cells"]) == 2

@@ -47,21 +47,21 @@ def named_tasks(enc, places=("in the bowl",)) -> dict[str, list[str]]:
     }
 
 
-def test_deep_layers_name_the_task_of_held_out_paraphrases():
+def test_deep_layers_name_the_task_of_held_out_paraphrases(sentence_encoders):
     """Fitted on nothing but the training phrasings (one mean per task), the sentence vectors of
     paraphrases no demonstration uses ("hoist the red cube into the air") lie nearest their
     own task's: what the policy's sentence token relies on."""
-    for task, named in named_tasks(SentenceEncoder("smollm2-135m", layers=28)).items():
+    for task, named in named_tasks(sentence_encoders(28)).items():
         assert named == [task] * len(named), (task, named)
 
 
-def test_a_span_of_layers_names_more_held_out_paraphrases_than_one_layer():
+def test_a_span_of_layers_names_more_held_out_paraphrases_than_one_layer(sentence_encoders):
     """With the plate as well as the bowl, layer 28 alone reads "drop the cube on the plate" as
     another task; layers 22-29 together name more held-out paraphrases, places most of all
     (the reason for policy.parts.sentence.span, docs/results.md)."""
     places = ("in the bowl", "on the plate")
-    one = named_tasks(SentenceEncoder("smollm2-135m", layers=28), places)
-    span = named_tasks(SentenceEncoder("smollm2-135m", layers=29, span=8), places)
+    one = named_tasks(sentence_encoders(28), places)
+    span = named_tasks(sentence_encoders(29, span=8), places)
 
     def right(named, tasks=TEMPLATES):
         return sum(n == t for t in tasks for n in named[t])

@@ -127,6 +127,10 @@ def test_killed_run_resumes_onto_the_same_loss_curve(dataset, tmp_path):
         )
 
 
+# Ray Train starting two torch workers and a gloo group is ~25 s on 2 cores: CI's slow step
+# runs it. train_loop itself is covered fast by the validation and every-head tests; only the
+# engine=ray wrapper (vla/training/engines.py) is this test's alone.
+@pytest.mark.slow
 def test_ray_train_runs_the_loop_in_two_processes(dataset, tmp_path):
     root, _ = dataset
     cfg = TrainConfig(
