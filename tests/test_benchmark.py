@@ -85,6 +85,10 @@ def test_inference_and_train_write_json_and_the_page(vla_exe, tmp_path):
     assert text == report.page([(str(out), data)], report.INTRO)
 
 
+# ~30 s on 2 cores (Ray started for 1 and 2 workers, twice): CI's slow step runs it. The pool it
+# times is covered by tests/test_boundary.py, collection by tests/test_datasets.py, the JSON and
+# page by test_inference_and_train_write_json_and_the_page above.
+@pytest.mark.slow
 def test_rollout_and_collect_report_parallel_efficiency(vla_exe, tmp_path):
     out = tmp_path / "bench.json"
     cell = ["robots=[panda]", "tasks=[reach]", "image_size=32", "workers=[1]"]
