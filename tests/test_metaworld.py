@@ -115,7 +115,7 @@ def test_the_scripted_policy_succeeds_through_our_adapter(task):
     env.close()
 
 
-def test_vla_run_and_eval_take_the_suite_and_its_groups(tmp_path, capsys):
+def test_vla_run_and_eval_take_the_suite_and_its_groups(ray_cluster, tmp_path, capsys):
     import json
     import subprocess
     import sys
@@ -136,11 +136,12 @@ def test_vla_run_and_eval_take_the_suite_and_its_groups(tmp_path, capsys):
 
     assert main(["run", "suite=metaworld", "instruction=reach the goal"]) == 2
     assert "task=" in capsys.readouterr().err
-    ev = cli(
+    # in this process too, on the session's Ray: no interpreter start and no Ray of its own
+    code = main([
         "eval", "policy.path=expert", "suite=metaworld", "tasks=hard", "episodes=1",
         "language_checks=false", "videos=0", "progress=false", f"output={tmp_path / 'ev'}",
-    )  # fmt: skip
-    assert ev.returncode == 0, ev.stderr[-2000:]
+    ])  # fmt: skip
+    assert code == 0, capsys.readouterr().err[-2000:]
     results = json.loads((tmp_path / "ev" / "results.json").read_text())
     assert {c["task"] for c in results["cells"]} == set(language.DIFFICULTY["hard"])
     assert list(results["conditions"]["train"]["groups"]) == ["hard"]
