@@ -1,6 +1,8 @@
-"""Instruction templates per task: phrasings used for training, and held-out paraphrases that
-no demonstration uses, for generalisation tests. Slots: {obj} the target cube ("red cube"),
-{place} the receptacle phrase ("in the bowl", "on the plate"), {mark} the push target."""
+"""Instruction templates per task: phrasings used for training, dev paraphrases ("heldout": no
+demonstration uses them, but they have guided design) and the frozen test paraphrases
+(envs/test_phrasings.py: reported once per shipped checkpoint, never used to choose anything).
+Slots: {obj} the target cube ("red cube"), {color} its colour alone ("red"), {place} the
+receptacle phrase ("in the bowl", "on the plate"), {mark} the push target."""
 
 from __future__ import annotations
 
@@ -54,7 +56,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-INSTRUCTION_SETS = ("train", "heldout")
+INSTRUCTION_SETS = ("train", "heldout", "test")
+# the verb-swap control: the same scene and object, the instruction of another task whose
+# success does not make this scene's (a lift scene told to touch the cube, ...); reach has none
+VERB_SWAP = {"lift": "reach", "place": "lift", "push": "lift"}
 # The observation space's Text charset: every character an instruction may contain.
 CHARSET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.'-!?"
 MAX_LENGTH = 128
@@ -65,6 +70,10 @@ def templates(task: str, instruction_set: str) -> tuple[str, ...]:
         raise ValueError(
             f"instruction_set must be one of {INSTRUCTION_SETS}, got {instruction_set!r}"
         )
+    if instruction_set == "test":
+        from vla.envs import test_phrasings
+
+        return test_phrasings.phrasings("tabletop", task)
     return TEMPLATES[task][instruction_set]
 
 
@@ -84,6 +93,37 @@ TASK_WORDS = {  # checked in this order: a "put ... in the bowl" is a place, not
     "reach": ("touch", "reach", "tap", "go to", "move the gripper to", "hand over to"),
 }
 COLORS = ("red", "green", "blue")
+RECEPTACLES = ("bowl", "plate")
+
+
+def parse_combination(text: str) -> tuple[str, dict]:
+    """A (task, colour) or (task, receptacle) combination, written "place:red" or "place:plate"
+    -> (task, the reset options that make that scene): what `vla collect leave_out=` keeps out
+    of the demonstrations and `vla eval combinations=` tests apart."""
+    task, sep, value = str(text).partition(":")
+    if not sep or task not in TEMPLATES:
+        raise ValueError(
+            f"a combination is task:colour or place:receptacle (e.g. place:red, place:plate, "
+            f"lift:blue), with a task of {list(TEMPLATES)}; got {text!r}"
+        )
+    if value in COLORS:
+        return task, {"target": value}
+    if value in RECEPTACLES and task == "place":
+        return task, {"receptacle": value}
+    raise ValueError(
+        f"combination {text!r}: the value is a cube colour {list(COLORS)}, or for place a "
+        f"receptacle {list(RECEPTACLES)}"
+    )
+
+
+def in_combination(task: str, facts: dict, combination: str) -> bool:
+    """Whether an episode (its task and reset facts: "target", "goal") is that combination."""
+    wanted_task, scene = parse_combination(combination)
+    if task != wanted_task:
+        return False
+    if "target" in scene:
+        return facts.get("target") == scene["target"]
+    return facts.get("goal") == scene["receptacle"]
 
 
 def parse_instruction(text: str) -> dict:

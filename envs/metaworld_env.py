@@ -144,6 +144,7 @@ class MetaWorldEnv(Env):
             "is_success": False,
             "elapsed_steps": 0,
             "episode": self._episode_facts(),
+            "world_now": self.world_now(),
         }
 
     def step(self, action):
@@ -156,7 +157,11 @@ class MetaWorldEnv(Env):
         self.elapsed_steps += 1
         success = bool(info["success"])
         truncated = self.elapsed_steps >= self.max_steps and not success
-        out = {"is_success": success, "elapsed_steps": self.elapsed_steps}
+        out = {
+            "is_success": success,
+            "elapsed_steps": self.elapsed_steps,
+            "world_now": self.world_now(),
+        }
         return self._observation(), float(success), success, truncated, out
 
     def _episode_facts(self) -> dict:
@@ -179,6 +184,13 @@ class MetaWorldEnv(Env):
             },
             "group": language.difficulty_of(self.task_name),  # results are reported per group
         }
+
+    def world_now(self) -> dict:
+        """A training label, never an observation: the task's main object (Meta-World's
+        obs[4:7]) and its goal (the env's target, which its observation may hide) in world
+        x, y, z (m) at this moment."""
+        goal = np.asarray(self.sim._get_pos_goal(), np.float64)
+        return {"object": self._raw[4:7].tolist(), "goal": goal.tolist()}
 
     def _observation(self) -> dict:
         obs = {"state": self._raw[:4].astype(np.float32), "instruction": self.instruction}

@@ -413,7 +413,27 @@ class TabletopEnv(Env):
             "elapsed_steps": self.elapsed_steps,
             # where the named cube is now: the localizer's per-frame label (place and push move it)
             "target_now": self.named_cube_now() if self.episode else None,
+            "world_now": self.world_now() if self.episode else None,
         }
+
+    def world_now(self) -> dict:
+        """The suite-neutral training label (the general recipe's auxiliary target, as
+        Meta-World's env gives it): the named cube's and its goal fixture's world x, y, z (m)
+        at this moment; the goal is NaN where the task names none (reach, lift)."""
+        goal = self.goal
+        return {
+            "object": self.cube_pos(self.episode.target).tolist(),
+            "goal": self.fixture_pos(goal).tolist() if goal else [float("nan")] * 3,
+        }
+
+    def _verb_swap(self) -> str | None:
+        """The verb-swap control's instruction: the same cube, another task's first training
+        phrasing (language.VERB_SWAP), or None where the task has no such swap (reach)."""
+        other = language.VERB_SWAP.get(self.task.name)
+        if other is None:
+            return None
+        slots = {"obj": self.episode.target_name, "color": self.episode.target}
+        return language.templates(other, "train")[0].format(**slots)
 
     def _episode_facts(self) -> dict:
         """What an episode loop records about this episode, given with `reset`'s info (the loop
@@ -428,6 +448,7 @@ class TabletopEnv(Env):
             "instruction": self.instruction,
             "instruction_set": self.instruction_set_used,
             "shuffled_instruction": self.instruction.replace(target, wrong),
+            "verb_swap_instruction": self._verb_swap(),
             "fps": float(self.robot.control_hz),
             "embodiment": self.embodiment.to_dict(),
             "cameras": list(self.cameras) if self.image_obs else [],

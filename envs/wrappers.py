@@ -1,10 +1,12 @@
 """Evaluation conditions as gymnasium wrappers, so that they work on any suite whose envs give
 the facts `vla.rollout.run_episode` reads (reset's info["episode"]).
 
-- `HeldOutPhrasing`: every episode's instruction comes from the held-out paraphrases (the
-  env's `instruction_set="heldout"` reset option), never seen in training.
+- `PhrasingSet`: every episode's instruction comes from another set of the env's phrasings (its
+  `instruction_set` reset option): the dev paraphrases ("heldout", `HeldOutPhrasing`) or the
+  frozen test ones ("test"), never seen in training.
 - `ShuffledInstruction`: the same scene with an instruction about something else (the env's
-  info["episode"]["shuffled_instruction"]): does the policy listen at all?
+  info["episode"]["shuffled_instruction"]): does the policy listen at all? `ReplacedInstruction`
+  does the same with any fact of that kind (the tabletop's "verb_swap_instruction").
 - `LatencyInTheLoop`: the world goes on under the last command while the policy thinks; the
   agent says how long it thought (`policy_took`) and the next step first lets that much
   simulated time pass (the env's `hold(seconds)`).
@@ -17,21 +19,44 @@ from __future__ import annotations
 import gymnasium
 
 
-class HeldOutPhrasing(gymnasium.Wrapper):
+class PhrasingSet(gymnasium.Wrapper):
+    def __init__(self, env, instruction_set: str):
+        super().__init__(env)
+        self.instruction_set = instruction_set
+
     def reset(self, *, seed=None, options=None):
-        return self.env.reset(seed=seed, options={**(options or {}), "instruction_set": "heldout"})
+        options = {**(options or {}), "instruction_set": self.instruction_set}
+        return self.env.reset(seed=seed, options=options)
 
 
-class ShuffledInstruction(gymnasium.Wrapper):
+class HeldOutPhrasing(PhrasingSet):
+    def __init__(self, env):
+        super().__init__(env, "heldout")
+
+
+class ReplacedInstruction(gymnasium.Wrapper):
+    """The scene as the seed draws it, told the instruction of the episode fact `fact`."""
+
+    def __init__(self, env, fact: str):
+        super().__init__(env)
+        self.fact = fact
+
     def reset(self, *, seed=None, options=None):
         obs, info = self.env.reset(seed=seed, options=options)
-        self.instruction = info["episode"]["shuffled_instruction"]
+        self.instruction = info["episode"].get(self.fact)
+        if not self.instruction:
+            raise ValueError(f"this episode has no {self.fact!r} (its task has no such control)")
         facts = {**info["episode"], "instruction": self.instruction}
         return {**obs, "instruction": self.instruction}, {**info, "episode": facts}
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
         return {**obs, "instruction": self.instruction}, reward, terminated, truncated, info
+
+
+class ShuffledInstruction(ReplacedInstruction):
+    def __init__(self, env):
+        super().__init__(env, "shuffled_instruction")
 
 
 class LatencyInTheLoop(gymnasium.Wrapper):

@@ -25,6 +25,11 @@ class ChunkHead(ActionHead):
         self.queries = nn.Parameter(torch.randn(config.horizon, width) * 0.02)
         self.out = nn.ModuleDict({r: nn.Linear(width, d) for r, d in sorted(action_dims.items())})
         self.tokenizer = ContinuousTokenizer()
+        # with no backbone layers (backbone.num_layers=0, an ablation) nothing would carry the
+        # prefix to the queries: one attention read-out does, and is all the mixing there is
+        self.read_prefix = (
+            nn.MultiheadAttention(width, 4, batch_first=True) if config.num_layers == 0 else None
+        )
         self.anchor_weights = None
         if "anchors" in inputs:  # e.g. target, goal, the TCP itself; zero init: an even blend
             self.anchor_weights = nn.Linear(width, inputs["anchors"])
@@ -39,6 +44,11 @@ class ChunkHead(ActionHead):
     def _hidden(self, run, prefix, mask):
         b = prefix.shape[0]
         queries = self.queries.to(prefix.dtype).unsqueeze(0).expand(b, -1, -1)  # (B, H, W)
+        if self.read_prefix is not None:
+            read, _ = self.read_prefix(
+                queries, prefix, prefix, key_padding_mask=mask == 0, need_weights=False
+            )
+            queries = queries + read
         embeds = torch.cat([prefix, queries], dim=1)
         full_mask = torch.cat([mask, mask.new_ones(b, self.horizon)], dim=1)
         return run(embeds, full_mask)[:, -self.horizon :]  # (B, H, W)

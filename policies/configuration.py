@@ -27,6 +27,7 @@ class PolicyConfig:
     backbone: str = "smollm2-135m"  # embedded name, local HF directory or hub id
     num_layers: int | None = None  # keep the first N decoder layers
     dtype: str = "float32"
+    backbone_init: str = "pretrained"  # pretrained | random (backbone.init: an ablation)
     mode: str = "lora"  # frozen | lora | full
     lora_rank: int = 16  # mode=lora: the adapters' rank and scale
     lora_alpha: int = 32
@@ -55,6 +56,11 @@ class PolicyConfig:
             raise ValueError(unknown("policy.action_mode", self.action_mode, ACTION_MODES))
         if self.mode not in MODES:
             raise ValueError(unknown("policy.mode", self.mode, MODES))
+        if self.backbone_init == "random" and self.mode != "full":
+            raise ValueError(
+                f"backbone.init=random draws the backbone's layers afresh, and policy.mode="
+                f"{self.mode} would leave them untrained: add policy.mode=full"
+            )
         if self.horizon < 1 or not 1 <= self.n_action_steps <= self.horizon:
             raise ValueError(
                 f"need 1 <= n_action_steps ({self.n_action_steps}) <= horizon ({self.horizon})"

@@ -3,6 +3,8 @@
 `encoder=patch` cuts ViT-style patches; `encoder=conv` runs a small convolutional stem with
 spatial-softmax keypoints, modulated (FiLM) by a vector another part provides: `film_from=text`
 (the words part's pooled prompt) or `film_from=sentence` (the sentence token), or null.
+
+Provides "image_tokens" (B, C*N, W): its tokens, for later parts that read what it saw.
 """
 
 from __future__ import annotations
@@ -55,8 +57,10 @@ class ImagePart(Part):
         self.film_from = options.film_from if options.encoder == "conv" else None
         self.needs = ("images",) + ((self.film_from,) if self.film_from else ())
         self.hears = self.film_from is not None  # its features follow what the sentence names
+        self.provides = {"image_tokens": context.width}  # for parts that read what it saw
 
     def forward(self, seen: Seen):
         film = seen.need(self.film_from, "images") if self.film_from else None
         tokens, _ = self.encoder(seen["images"], film)  # (B, C*N, W)
+        seen["image_tokens"] = tokens
         return tokens, None

@@ -13,6 +13,7 @@ from vla.policies.plugins import options_of
 from vla.policies.sentence_part import SentencePart
 from vla.policies.state_part import StatePart
 from vla.policies.words_part import WordsPart
+from vla.policies.world_part import WorldPart
 from vla.suggest import unknown
 
 PARTS: dict[str, type] = {}
@@ -31,6 +32,7 @@ register("words", WordsPart, on=True)
 register("sentence", SentencePart)
 register("images", ImagePart, required=True)
 register("state", StatePart, required=True)
+register("world", WorldPart)
 register("localizer", LocalizerPart)
 register("anchors", AnchorsPart)
 

@@ -19,7 +19,14 @@ from torch.nn import functional as F
 
 from vla.suggest import unknown
 
-LABELS = ("target_uv", "target_xy", "goal_uv", "goal_xy")  # simulation's, training only
+LABELS = (
+    "target_uv",
+    "target_xy",
+    "goal_uv",
+    "goal_xy",
+    "object_xyz",
+    "goal_xyz",
+)  # simulation's, training only
 
 
 @dataclass

@@ -47,6 +47,7 @@ class SentenceEncoder:
         self.text = TextTokenizer(loaded.tokenizer, max_text_tokens)
         self.width = loaded.model.config.hidden_size  # per layer: a vector is span x width
         self._cache: dict[str, torch.Tensor] = {}
+        self._token_cache: dict[str, torch.Tensor] = {}
 
     @torch.no_grad()
     def encode_one(self, sentence: str) -> torch.Tensor:
@@ -54,6 +55,27 @@ class SentenceEncoder:
         out = self.decoder(input_ids=ids, output_hidden_states=self.span > 1)
         below = out.hidden_states[len(out.hidden_states) - self.span : -1] if self.span > 1 else ()
         return torch.cat([h[0, -1] for h in (*below, out.last_hidden_state)]).float().cpu()
+
+    @torch.no_grad()
+    def encode_tokens_one(self, sentence: str) -> torch.Tensor:
+        """(T, W): the top layer's state at every token of the prompt (not only the last)."""
+        ids = torch.tensor([self.text.ids(sentence)], device=next(self.decoder.parameters()).device)
+        return self.decoder(input_ids=ids).last_hidden_state[0].float().cpu()
+
+    def tokens(self, instructions: list[str], device=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B,) sentences -> (B, T, W) per-token states, right-padded, and their (B, T) mask."""
+        for s in instructions:
+            if s not in self._token_cache:
+                if len(self._token_cache) >= MAX_CACHED:
+                    self._token_cache.clear()
+                self._token_cache[s] = self.encode_tokens_one(s)
+        states = [self._token_cache[s] for s in instructions]
+        longest = max(len(x) for x in states)
+        out = torch.zeros(len(states), longest, self.width)
+        mask = torch.zeros(len(states), longest, dtype=torch.long)
+        for i, x in enumerate(states):
+            out[i, : len(x)], mask[i, : len(x)] = x, 1
+        return out.to(device), mask.to(device)
 
     def __call__(self, instructions: list[str], device=None) -> torch.Tensor:
         """(B,) sentences -> (B, span x W) float vectors on `device`, the top layer last."""

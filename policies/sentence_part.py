@@ -3,7 +3,7 @@
 The policy keeps only its first few backbone layers, and those do not know that "hoist the cube
 into the air" means "lift it"; the pretrained model's own deep layers do (policies/
 sentence_encoder.py runs them, frozen, once per distinct sentence). This part turns that vector
-into one token ("sentence"), read one of three ways (`readout`):
+into one token ("sentence"), read one of four ways (`readout`):
 - `vector`: the whole vector, centred on the training instructions (deep vectors of any two
   prompts point the same way, cosine >= 0.98: what tells tasks apart is the difference from
   their mean), each layer's part unit length;
@@ -11,6 +11,10 @@ into one token ("sentence"), read one of three ways (`readout`):
 - `nearest_task`: those likenesses through a softmax at `temperature`: about one-hot on the
   nearest training task, so a paraphrase that names its task reads exactly as the training
   phrasings do. A lookup: a new combination of known words reads as a mix of training tasks.
+- `tokens`: not a lookup: the deep layer's state at every token of the prompt becomes a token of
+  the sequence (the policy's own layers attend over them word by word), and a learnt query
+  pools them into the "sentence" vector other parts read; nothing compares a sentence with the
+  training ones, so a new combination of known words can act unlike every training task.
 
 Fitted state (`fit`, saved with the checkpoint): the training set's distinct instructions and
 the task most of each one's episodes do.
@@ -28,7 +32,7 @@ from vla.policies.part import Part, PolicyContext, Seen
 from vla.policies.sentence_encoder import SentenceEncoder
 from vla.suggest import unknown
 
-READOUTS = ("vector", "tasks", "nearest_task")
+READOUTS = ("vector", "tasks", "nearest_task", "tokens")
 
 
 @dataclass
@@ -78,7 +82,15 @@ class SentencePart(Part):
         centre = vectors.mean(0)
         self.register_buffer("centre", centre, persistent=False)
         read = options.span * self.encoder.width
-        if options.readout != "vector":
+        self.pool = None
+        if options.readout == "tokens":
+            if options.span != 1:
+                raise ValueError("policy.parts.sentence.readout=tokens reads one layer: span=1")
+            read = self.encoder.width
+            width = context.width
+            self.pool = nn.MultiheadAttention(width, 4, batch_first=True)
+            self.query = nn.Parameter(torch.randn(1, 1, width) / width**0.5)
+        elif options.readout != "vector":
             means = task_means(
                 self.unit(vectors - centre), context.fitted.get("tasks", ()), options
             )
@@ -90,11 +102,23 @@ class SentencePart(Part):
         self.hears = True
 
     def forward(self, seen: Seen):
+        if self.pool is not None:
+            return self.word_tokens(seen)
         device = self.token[1].weight.device
         what = self.features(self.encoder(seen["instructions"], device=device) - self.centre)
         sentence = self.token(what.to(self.token[1].weight.dtype))  # (B, W)
         seen["sentence"] = sentence
         return sentence[:, None], None
+
+    def word_tokens(self, seen: Seen):
+        """readout=tokens: one token per prompt token, and their learnt summary as "sentence"."""
+        weight = self.token[1].weight
+        states, mask = self.encoder.tokens(seen["instructions"], device=weight.device)
+        tokens = self.token(states.to(weight.dtype))  # (B, T, W), each layer-normed first
+        query = self.query.expand(len(tokens), -1, -1).to(tokens.dtype)
+        pooled, _ = self.pool(query, tokens, tokens, key_padding_mask=mask == 0, need_weights=False)
+        seen["sentence"] = pooled[:, 0]
+        return tokens, mask
 
     def unit(self, centred: torch.Tensor) -> torch.Tensor:
         """(B, span x W) centred vectors -> unit length, each layer's part weighing the same."""

@@ -52,7 +52,9 @@ class VLAPolicy(nn.Module):
             max(getattr(s, k) for s in self.schemas.values()) for k in ("action_dim", "state_dim")
         )
         bb = backbone or backbone_lib.load(
-            backbone_lib.BackboneConfig(config.backbone, config.num_layers, config.dtype)
+            backbone_lib.BackboneConfig(
+                config.backbone, config.num_layers, config.dtype, config.backbone_init
+            )
         )
         self.backbone_info = dict(
             name=config.backbone, source=bb.source, content_hash=bb.content_hash

@@ -52,8 +52,8 @@ def test_bad_names_and_options_say_what_to_do(tmp_path):
         bb.resolve(str(tmp_path))
     with pytest.raises(ValueError, match="bfloat16"):
         bb.BackboneConfig(dtype="int3")
-    with pytest.raises(ValueError, match=">= 1"):
-        bb.BackboneConfig(num_layers=0)
+    with pytest.raises(ValueError, match=">= 0"):
+        bb.BackboneConfig(num_layers=-1)  # 0 is the no-layers ablation
     assert bb.resolve("HuggingFaceTB/SmolLM2-135M-Instruct") == (
         "HuggingFaceTB/SmolLM2-135M-Instruct",
         None,

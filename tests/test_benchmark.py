@@ -96,6 +96,7 @@ def test_rollout_and_collect_report_parallel_efficiency(vla_exe, tmp_path):
         vla_exe, "benchmark", "all", f"output={out}", "inference.settings=[]",
         "train.settings=[]", "rollout.steps=20", "rollout.episodes_per_worker=1",
         "collect.episodes=1", *[f"rollout.{c}" for c in cell], *[f"collect.{c}" for c in cell],
+        "eval_memory.policy=expert", "eval_memory.tasks=[reach]",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     sections = results.read(out)["sections"]
@@ -104,6 +105,10 @@ def test_rollout_and_collect_report_parallel_efficiency(vla_exe, tmp_path):
     for rows in (sections["rollout"]["ray"], sections["collect"]["rows"]):
         assert rows[0]["workers"] == 1 and rows[0]["parallel_efficiency"] == pytest.approx(1)
         assert rows[0]["episodes"] == 1 and rows[0]["episodes_per_s"] > 0
+    (memory,) = sections["eval_memory"]["rows"]  # one env worker through the tasks
+    assert memory["tasks"] == 1 and memory["workers"] == 1
+    assert 100 < memory["worker_peak_rss_mb"] < memory["goal_mb"]
+    assert "worker peak RSS (MB)" in report.render(results.read(out))
 
 
 def test_a_report_without_results_says_how_to_make_them(tmp_path, capsys):

@@ -24,6 +24,7 @@ from vla.commands.config_store import (
 )
 from vla.datasets.collect import CollectConfig
 from vla.evaluation.evaluate import EvalConfig
+from vla.policies.configuration import PolicyConfig
 from vla.training.config import TrainConfig
 
 FOLDER = resources.files("vla.configs")
@@ -120,6 +121,10 @@ RECIPES = {
         ["policy=chunk_cpu_metaworld", "train=cpu_metaworld", "backbone.num_layers=2"],
         ["suite=metaworld", "tasks=[mt10]", "image_size=64", "after_success=8"],
     ),
+    "general": (
+        ["policy=general", "train=general", "backbone.num_layers=2"],
+        ["after_success=8", "image_size=64"],
+    ),
 }
 
 
@@ -154,6 +159,25 @@ def test_a_recipe_composes_for_collect_and_train(recipe):
     inherited = composed("train", *parents) | composed("collect", *parents)
     restated = same_leaves(inherited, written)
     assert not restated, f"configs/recipe/{recipe}.yaml restates {restated}"
+
+
+def test_the_general_recipe_fits_nothing_to_a_scene_and_is_one_file_for_every_suite():
+    """No localizer (pixel labels, a camera's plane) and no anchors (a sub-goal order in the
+    head); its training labels are the world positions every suite records (the world part).
+    Collecting it on each suite differs only in the suite (and so its tasks and control)."""
+    parts = PolicyConfig(**composed("train", "recipe=general")["policy"]).parts
+    assert parts["localizer"] is None and parts["anchors"] is None and parts["world"]
+    collected = {
+        suite: build(CollectConfig, composed("collect", "recipe=general", f"suite={suite}", *tasks),
+                     ignore=TRAINING_PARTS)
+        for suite, tasks in (("tabletop", []), ("metaworld", ["tasks=[mt10]"]))
+    }  # fmt: skip
+    differ = {
+        f.name
+        for f in dataclasses.fields(CollectConfig)
+        if getattr(collected["tabletop"], f.name) != getattr(collected["metaworld"], f.name)
+    }
+    assert differ <= {"suite", "tasks", "robots", "control"}, differ
 
 
 def test_the_command_line_wins_over_a_recipe():

@@ -40,10 +40,13 @@ def test_expert_eval_writes_the_report(ray_cluster, tmp_path):
         image_size=32,
         videos=1,
         progress=False,
+        test_phrasings=True,
+        combinations=["lift:red"],
     )
     results = evaluate(cfg)
     records = lines(cfg.output)
-    assert len(records) == len({job_key(r) for r in records}) == 3 * 4 * 3
+    # train, dev, test, shuffled on 4 cells; the verb swap and the left-out combination on lift
+    assert len(records) == len({job_key(r) for r in records}) == 3 * 4 * 4 + 3 * 2 + 3 * 2
     assert all(r["initial_state"]["state"] and r["initial_state"]["layout"] for r in records)
     saved = json.loads((tmp_path / "ev" / "results.json").read_text())
     assert saved["cells"] == results["cells"] and len(saved["cells"]) == 4
@@ -52,11 +55,39 @@ def test_expert_eval_writes_the_report(ray_cluster, tmp_path):
         assert cell["episodes"] == 3 and cell["success_rate"] == 1.0
         # Wilson 95% for 3/3: [3 / (3 + 1.96^2), 1] = [0.438, 1.0]
         assert cell["ci95"] == pytest.approx([0.4385, 1.0], abs=1e-3)
-    assert set(saved["conditions"]) == {"train", "heldout", "shuffled"}
+    assert set(saved["conditions"]) == {
+        "train", "heldout", "test", "shuffled", "verb_swap", "combination"
+    }  # fmt: skip
+    language_conditions_hold(records, saved, (tmp_path / "ev" / "results.md").read_text())
     assert "| sawyer | lift | 3 | 3 |" in (tmp_path / "ev" / "results.md").read_text()
     assert (tmp_path / "ev" / "chart.png").stat().st_size > 1000
     assert len(list((tmp_path / "ev" / "videos").glob("*.mp4"))) == 4
     assert 50 < saved["worker_peak_rss_mb"] < 4096
+
+
+def language_conditions_hold(records: list[dict], saved: dict, page: str) -> None:
+    """Each language condition told the episode what it promises (the scripted expert does the
+    scene's task whatever it hears: these are the conditions' plumbing, not a policy's skill)."""
+    from vla.envs import language, test_phrasings
+
+    by = {c: [r for r in records if r["condition"] == c] for c in saved["conditions"]}
+    for r in by["verb_swap"]:  # a lift scene told to touch its cube
+        target = r["initial_state"]["target"]
+        assert r["task"] == "lift" and r["instruction"] == f"touch the {target} cube"
+    for r in by["combination"]:
+        assert r["combination"] == "lift:red" and r["initial_state"]["target"] == "red"
+    seen = [r for r in by["train"] if r["task"] == "lift" and r["initial_state"]["target"] != "red"]
+    assert saved["conditions"]["combination"]["seen_combinations"]["episodes"] == len(seen)
+    for r in by["test"]:
+        slots = {
+            "obj": f"{r['initial_state']['target']} cube",
+            "color": r["initial_state"]["target"],
+        }
+        assert r["instruction"] in {
+            t.format(**slots) for t in language.templates(r["task"], "test")
+        }
+    assert saved["test_phrasings_sha256"] == test_phrasings.FINGERPRINT
+    assert test_phrasings.FINGERPRINT in page and "lift (lift:red)" in page
 
 
 def test_a_worker_keeps_only_its_last_few_envs(ray_cluster):
@@ -199,7 +230,15 @@ def test_vla_run_from_an_instruction(tmp_path, tiny_checkpoint, capsys):
     from vla.cli import main  # what the script runs; in this process, no interpreter start
 
     assert main(["run", "robot=panda", "instruction=do something nice"]) == 2
-    assert "name a cube colour" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "name a cube colour" in err and "task=reach|lift|place|push target=" in err
+    # the scene set apart from the sentence: one the keyword reader cannot place runs as given
+    scene = ["task=lift", "target=green", "instruction=hoist it skyward", "image_size=32"]
+    assert main(["run", "robot=panda", *scene, f"output={tmp_path / 's'}"]) in (0, 1)
+    out = capsys.readouterr().out
+    assert 'lift (green cube) | "hoist it skyward"' in out
+    assert main(["run", "task=lift", "target=red", "receptacle=bowl"]) == 2
+    assert "receptacle= is for task=place" in capsys.readouterr().err
     other = ["robot=panda", "instruction=touch the red cube", f"policy.path={tiny_checkpoint}"]
     assert main(["run", *other]) == 2
     assert "not trained for it" in capsys.readouterr().err

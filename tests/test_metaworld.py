@@ -145,6 +145,7 @@ def test_vla_run_and_eval_take_the_suite_and_its_groups(ray_cluster, tmp_path, c
     results = json.loads((tmp_path / "ev" / "results.json").read_text())
     assert {c["task"] for c in results["cells"]} == set(language.DIFFICULTY["hard"])
     assert list(results["conditions"]["train"]["groups"]) == ["hard"]
+    assert 100 < results["worker_peak_rss_mb"] < 1536  # its env worker through both tasks
 
 
 def test_collect_writes_a_metaworld_dataset_that_trains_as_any_other(ray_cluster, tmp_path):

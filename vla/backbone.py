@@ -18,9 +18,10 @@ from pathlib import Path
 
 from vla import atomic
 from vla.paths import cache_root
-from vla.suggest import did_you_mean
+from vla.suggest import did_you_mean, unknown
 
 DTYPES = ("float32", "bfloat16", "float16", "auto")
+INITS = ("pretrained", "random")
 CACHE_MARKER = "vla_cache.json"  # written last: its presence means the cache is complete
 
 
@@ -29,16 +30,23 @@ class BackboneConfig:
     """Which backbone, how much of it, in what precision."""
 
     name: str = "smollm2-135m"
-    num_layers: int | None = None  # keep the first N decoder layers (SmolVLA-style); None keeps all
+    # keep the first N decoder layers (SmolVLA-style); None keeps all; 0 keeps none (an
+    # ablation: the tokens reach the action head through its own attention read-out only)
+    num_layers: int | None = None
     dtype: str = "float32"
+    # pretrained | random: the kept decoder layers re-initialised (an ablation of pretraining;
+    # train them with policy.mode=full)
+    init: str = "pretrained"
 
     def __post_init__(self):
         if self.dtype not in DTYPES:
             raise ValueError(f"backbone.dtype={self.dtype!r} is not one of {', '.join(DTYPES)}.")
-        if self.num_layers is not None and self.num_layers < 1:
+        if self.num_layers is not None and self.num_layers < 0:
             raise ValueError(
-                f"backbone.num_layers={self.num_layers} must be >= 1, or null for all layers."
+                f"backbone.num_layers={self.num_layers} must be >= 0, or null for all layers."
             )
+        if self.init not in INITS:
+            raise ValueError(unknown("backbone.init", self.init, INITS))
 
 
 @dataclass(frozen=True)
@@ -172,6 +180,24 @@ def truncate_layers(model, num_layers: int) -> None:
         model.config.layer_types = model.config.layer_types[:num_layers]
 
 
+def reinitialise_layers(model, seed: int = 0) -> None:
+    """The kept decoder layers drawn afresh, as the architecture initialises an untrained model
+    (normal weights of the config's initializer_range, zero biases, unit norms), from `seed`:
+    the same layers without what pretraining put in them. Embeddings and the final norm stay."""
+    import torch
+
+    std = float(getattr(model.config, "initializer_range", 0.02))
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.get_decoder().layers.named_parameters():
+            if name.endswith("bias"):
+                p.zero_()
+            elif p.dim() == 1:  # norm scales
+                p.fill_(1.0)
+            else:
+                p.copy_(torch.randn(p.shape, generator=generator) * std)
+
+
 def load(cfg: BackboneConfig | None = None) -> LoadedBackbone:
     """Load the backbone named by `cfg` with its tokenizer. Nothing is downloaded by default."""
     import torch
@@ -185,6 +211,8 @@ def load(cfg: BackboneConfig | None = None) -> LoadedBackbone:
     tokenizer = AutoTokenizer.from_pretrained(source)
     if cfg.num_layers is not None:
         truncate_layers(model, cfg.num_layers)
+    if cfg.init == "random":
+        reinitialise_layers(model)
     model.eval()
     return LoadedBackbone(model, tokenizer, source, time.perf_counter() - start, content_hash)
 

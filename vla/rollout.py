@@ -3,8 +3,9 @@
 Collection (scripted experts) and evaluation (trained policies) both run this function; Ray
 actors wrap it rather than re-implementing it. It reads only what `reset` and `step` return:
 the observation dict and `info` (`reset`'s info["episode"] says who acts, on what, in which
-scene; every info has "is_success" and "elapsed_steps", and "target_now" where the suite
-labels where the named object is), so any suite whose envs say those things runs through it.
+scene; every info has "is_success" and "elapsed_steps", "target_now" where the suite
+labels where the named object is in pixels, "world_now" where it gives the object's and goal's
+world positions), so any suite whose envs say those things runs through it.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def run_episode(
     the step limit, so that demonstrations do not stop at the success threshold (a lift that
     ends the moment the cube is 4 cm up shows a policy almost nothing of carrying on upwards).
     "success_step" says when it first succeeded; with `record`, "target_track" says where the
-    named cube was in each recorded frame (the localizer's labels)."""
+    named cube was in each recorded frame (the localizer's labels), and "world_track" {"object":
+    [[x, y, z], ...], "goal": [...]} where the object and its goal were (the world part's)."""
     obs, info = env.reset(seed=seed, options=options)
     facts = info["episode"]  # who, what and the scene: everything recorded but the frames
     initial = {
@@ -50,6 +52,8 @@ def run_episode(
     states, actions = [], []
     # the named object's position in every recorded frame (place and push move it)
     track = [] if record and info.get("target_now") is not None else None
+    # every suite's per-frame world positions of the object and goal (auxiliary labels)
+    world = [] if record and info.get("world_now") is not None else None
     done, success_step = False, None
     while not done:
         action = np.asarray(act(obs), dtype=np.float32)
@@ -60,6 +64,8 @@ def run_episode(
             actions.append(action)
             if track is not None:
                 track.append(info["target_now"])
+            if world is not None:
+                world.append(info["world_now"])
         executed = action if perturb is None else perturb(action)
         obs, _, terminated, truncated, info = env.step(executed)
         if success_step is None and info["is_success"]:
@@ -88,6 +94,8 @@ def run_episode(
         result["group"] = facts["group"]
     if track is not None:
         result["target_track"] = target_track(track)
+    if world is not None:
+        result["world_track"] = {k: [w[k] for w in world] for k in world[0]} if world else {}
     if record:
         result["frames"] = {
             "images": images,

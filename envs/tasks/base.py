@@ -55,7 +55,7 @@ class Task:
         return Episode(target=str(rng.choice(list(CUBE_COLORS))))
 
     def slots(self, episode: Episode) -> dict[str, str]:
-        return {"obj": episode.target_name}
+        return {"obj": episode.target_name, "color": episode.target}
 
     def success(self, view) -> bool:
         raise NotImplementedError

@@ -19,7 +19,7 @@ class Place(Task):
         return Episode(target=episode.target, receptacle=str(rng.choice(list(PHRASE))))
 
     def slots(self, episode):
-        return {"obj": episode.target_name, "place": PHRASE[episode.receptacle]}
+        return {**super().slots(episode), "place": PHRASE[episode.receptacle]}
 
     def success(self, view) -> bool:
         ep = view.episode

@@ -21,7 +21,7 @@ class Push(Task):
     relevant = ("target", "mark")
 
     def slots(self, episode):
-        return {"obj": episode.target_name, "mark": MARK_PHRASE}
+        return {**super().slots(episode), "mark": MARK_PHRASE}
 
     def success(self, view) -> bool:
         cube = view.cube_pos(view.episode.target)

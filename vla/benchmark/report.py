@@ -144,13 +144,30 @@ def collect(section: dict) -> list[str]:
     return parallel(section["rows"])
 
 
+def eval_memory(section: dict) -> list[str]:
+    rows = [
+        [r["suite"], r["policy"], r["tasks"], r["episodes"], r["workers"],
+         num(r["worker_peak_rss_mb"], 0), f"< {r['goal_mb']}"]
+        for r in section["rows"]
+    ]  # fmt: skip
+    header = ["suite", "policy", "tasks", "episodes", "env workers", "worker peak RSS (MB)", "goal"]
+    return table(header, rows)
+
+
 TIMED_CALLS = ("inference", "train")  # the others time whole runs (rates over all episodes)
-RENDER = {"inference": inference, "train": train, "rollout": rollout, "collect": collect}
+RENDER = {
+    "inference": inference,
+    "train": train,
+    "rollout": rollout,
+    "collect": collect,
+    "eval_memory": eval_memory,
+}
 TITLES = {
     "inference": "Inference: batch-1 latency per chunk",
     "train": "Training step: samples/s and MFU",
     "rollout": "Rollouts: env steps/s and Ray scaling",
     "collect": "Collection: `vla collect` over Ray workers",
+    "eval_memory": "Evaluation workers: resident memory over many tasks",
 }
 
 

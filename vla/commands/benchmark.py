@@ -1,4 +1,4 @@
-"""`vla benchmark inference|train|rollout|collect|all|report`: where the time goes on this
+"""`vla benchmark inference|train|rollout|collect|eval_memory|all|report`: where the time goes on this
 machine, printed as tables and written as JSON (`output=`); `markdown=` regenerates a page such
 as docs/benchmarks.md from that JSON (and any `inputs=`, e.g. a GPU machine's file)."""
 
@@ -70,11 +70,21 @@ class CollectSection:
 
 
 @dataclass
+class EvalMemorySection:
+    suite: str = "metaworld"
+    policy: str = "checkpoints/metaworld_mt50"
+    tasks: list[str] = field(default_factory=lambda: ["mt50"])
+    episodes: int = 1  # per task
+    workers: int = 1  # one env worker holds every task's env in turn
+    seed: int = 1000
+
+
+@dataclass
 class BenchmarkConfig:
     """`vla benchmark`'s settings: the common ones, the policies timed (`settings`), and one
     section per measurement; the backbone is the `backbone` config group's."""
 
-    what: str = "all"  # inference | train | rollout | collect | all | report
+    what: str = "all"  # inference | train | rollout | collect | eval_memory | all | report
     output: str = "outputs/benchmark.json"  # JSON results; sections not measured are kept
     markdown: str | None = None  # a page regenerated from `output` and `inputs`
     inputs: list[str] = field(default_factory=list)  # other machines' JSON files for the page
@@ -86,6 +96,7 @@ class BenchmarkConfig:
     train: TrainSection = field(default_factory=TrainSection)
     rollout: RolloutSection = field(default_factory=RolloutSection)
     collect: CollectSection = field(default_factory=CollectSection)
+    eval_memory: EvalMemorySection = field(default_factory=EvalMemorySection)
 
 
 def device_of(name: str) -> str:
@@ -118,9 +129,10 @@ def measure_section(name: str, cfg, device: str) -> dict:
             part, {s: settings[s] for s in wanted}, cfg.backbone.name, device, warmup, repeats
         )
     else:
-        from vla.benchmark import collect_speed, rollout_speed
+        from vla.benchmark import collect_speed, eval_memory, rollout_speed
 
-        section = (rollout_speed if name == "rollout" else collect_speed).run(part)
+        modules = {"rollout": rollout_speed, "collect": collect_speed, "eval_memory": eval_memory}
+        section = modules[name].run(part)
     from vla.benchmark import machine
 
     section.update(

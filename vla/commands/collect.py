@@ -17,8 +17,10 @@ def run(cfg) -> int:
         f"{summary.skipped_existing} already there"
     )
     for cell in sorted(set(summary.successes) | set(summary.failures)):
+        left = summary.left_out[cell]
         print(
             f"  {cell[0]:<7} {cell[1]:<6} kept {summary.successes[cell]}, failed {summary.failures[cell]}"
+            + (f", {left} seeds left out ({', '.join(config.leave_out)})" if left else "")
         )
     if summary.worker_restarts:
         print(

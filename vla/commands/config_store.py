@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 
 # options the backbone group sets (configs/backbone/), not the policy group
-BACKBONE_FIELDS = ("backbone", "num_layers", "dtype")
+BACKBONE_FIELDS = ("backbone", "num_layers", "dtype", "backbone_init")
 
 # dataclass field -> (key, subkey): where the command line writes it
 NESTED = {"policy_path": ("policy", "path")}

@@ -18,8 +18,11 @@ class RunConfig:
 
     suite: str = "tabletop"  # vla.suites: tabletop | metaworld
     robot: str | None = None  # None: panda on the tabletop, the suite's robot elsewhere
-    # None: the tabletop reads it from the instruction; other suites need it (task=pick-place)
+    # the scene, set apart from the sentence so that any sentence can be tried on it; None: the
+    # tabletop reads it from the instruction (a keyword convenience); other suites need task=
     task: str | None = None
+    target: str | None = None  # tabletop: the colour of the cube the scene is about
+    receptacle: str | None = None  # tabletop place: bowl | plate
     instruction: str = "put the red cube in the bowl"
     policy_path: str = "expert"  # a checkpoint directory, or `expert`
     seed: int = 0
@@ -28,27 +31,43 @@ class RunConfig:
 
 
 def episode_setup(cfg) -> tuple[str, str, dict, str]:
-    """(robot, task, reset options, a description) for the instruction: the tabletop reads the
-    task, cube and receptacle from the sentence; other suites are told the task (task=)."""
+    """(robot, task, reset options, a description): the scene from task=, target= and
+    receptacle= where given, else what the tabletop's keyword reader finds in the sentence;
+    the sentence itself goes to the policy unchanged either way."""
     from vla import suites
 
     suite = suites.get(cfg.suite)
-    if cfg.suite == "tabletop":
-        robot = cfg.robot or TABLETOP_ROBOT
-        parsed = parse_instruction(cfg.instruction)
-        options = {"instruction": cfg.instruction, "target": parsed["target"]}
-        if parsed["receptacle"]:
-            options["receptacle"] = parsed["receptacle"]
-        what = (
-            f"{parsed['target']} cube{', ' + parsed['receptacle'] if parsed['receptacle'] else ''}"
-        )
-        suite.check([robot], [parsed["task"]])
-        return robot, parsed["task"], options, what
-    if not cfg.task:
-        raise ValueError(f"name the {cfg.suite} task the instruction asks for: task=...")
-    robot = cfg.robot or suite.robots[0]
-    suite.check([robot], [cfg.task])
-    return robot, cfg.task, {"instruction": cfg.instruction}, cfg.suite
+    if cfg.suite != "tabletop":
+        if cfg.target or cfg.receptacle:
+            raise ValueError(
+                f"target= and receptacle= are tabletop scene options, not {cfg.suite}'s"
+            )
+        if not cfg.task:
+            raise ValueError(f"name the {cfg.suite} task the instruction asks for: task=...")
+        robot = cfg.robot or suite.robots[0]
+        suite.check([robot], [cfg.task])
+        return robot, cfg.task, {"instruction": cfg.instruction}, cfg.suite
+    robot = cfg.robot or TABLETOP_ROBOT
+    scene = {"task": cfg.task, "target": cfg.target, "receptacle": cfg.receptacle}
+    if not (cfg.task and cfg.target):
+        try:
+            parsed = parse_instruction(cfg.instruction)
+        except ValueError as err:
+            raise ValueError(
+                f"{err}; or set the scene yourself and keep the sentence as it is: "
+                "task=reach|lift|place|push target=red|green|blue (receptacle=bowl|plate)"
+            ) from None
+        scene = {k: v or parsed[k] for k, v in scene.items()}
+    if scene["receptacle"] and scene["task"] != "place":
+        raise ValueError(f"receptacle= is for task=place, not task={scene['task']}")
+    suite.check([robot], [scene["task"]])
+    options = {"instruction": cfg.instruction, "target": scene["target"]}
+    if scene["task"] == "place":
+        options["receptacle"] = scene["receptacle"] or "bowl"
+    what = f"{scene['target']} cube" + (
+        f", {options['receptacle']}" if "receptacle" in options else ""
+    )
+    return robot, scene["task"], options, what
 
 
 def run(cfg) -> int:

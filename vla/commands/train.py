@@ -17,6 +17,7 @@ def configs(cfg) -> tuple[TrainConfig, PolicyConfig]:
         backbone=cfg.backbone.name,
         num_layers=cfg.backbone.num_layers,
         dtype=cfg.backbone.dtype,
+        backbone_init=cfg.backbone.get("init", "pretrained"),
         **OmegaConf.to_container(cfg.policy, resolve=True),
     )
     return train, policy

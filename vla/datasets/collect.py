@@ -31,7 +31,7 @@ class CollectConfig:
     image_size: int = 128  # square camera images, front + wrist
     seed: int = 0  # first seed of every cell
     max_attempts_factor: float = 2.0  # give up on a cell after this many times `episodes` tries
-    instruction_set: str = "train"  # train | heldout phrasings
+    instruction_set: str = "train"  # train | heldout phrasings (never test: see below)
     ray_address: str | None = None  # None: a local Ray; or a cluster's address
     progress: bool = True
     # std (rad) of Gaussian noise on the executed arm joint targets; the clean expert action is
@@ -44,6 +44,9 @@ class CollectConfig:
     # do not end at the success threshold (a lift goes on upwards, a reach stays on the cube)
     after_success: int = 0
     suite: str = "tabletop"  # vla.suites: tabletop | metaworld
+    # tabletop (task:colour or place:receptacle) scenes kept out of the data, e.g.
+    # [place:red, lift:blue], so that `vla eval combinations=` can test what was never shown
+    leave_out: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         from vla import suites
@@ -65,6 +68,26 @@ class CollectConfig:
             raise ValueError(f"action_noise must be >= 0 (rad), got {self.action_noise}")
         if self.after_success < 0:
             raise ValueError(f"after_success must be >= 0 (steps), got {self.after_success}")
+        if self.instruction_set == "test":
+            raise ValueError(
+                "instruction_set=test: the frozen test paraphrases never enter a dataset (they "
+                "are for one published evaluation); collect with train or heldout"
+            )
+        self.leave_out = list(self.leave_out or [])
+        if self.leave_out:
+            from vla.envs import language
+
+            if self.suite != "tabletop":
+                raise ValueError("leave_out= names tabletop scenes (task:colour, place:receptacle)")
+            scenes = [language.parse_combination(c) for c in self.leave_out]  # checked
+            for task in {t for t, _ in scenes}:
+                colours = {s.get("target") for t, s in scenes if t == task} - {None}
+                places = {s.get("receptacle") for t, s in scenes if t == task} - {None}
+                if colours == set(language.COLORS) or places == set(language.RECEPTACLES):
+                    raise ValueError(
+                        f"leave_out= would leave no {task} scene to collect: keep at least one "
+                        "colour (and for place one receptacle)"
+                    )
 
 
 @dataclass
@@ -72,6 +95,7 @@ class CollectSummary:
     output: str
     written: int = 0
     skipped_existing: int = 0
+    left_out: Counter = field(default_factory=Counter)  # seeds whose scene was left out
     failures: Counter = field(default_factory=Counter)
     successes: Counter = field(default_factory=Counter)
     worker_restarts: int = 0
@@ -93,6 +117,7 @@ def make_worker_class():
             action_noise: float = 0.0,
             control: str = "joint",
             after_success: int = 0,
+            leave_out: tuple[str, ...] = (),
         ):
             from vla import suites
 
@@ -101,6 +126,7 @@ def make_worker_class():
             self.action_noise = action_noise
             self.control = control
             self.after_success = after_success
+            self.leave_out = tuple(leave_out)
             self.envs = {}
 
         def run(self, robot: str, task: str, seed: int, instruction_set: str) -> dict:
@@ -113,6 +139,13 @@ def make_worker_class():
                     robot, task, image_size=self.image_size, control=self.control
                 )
             env = self.envs[robot, task]
+            options = {"instruction_set": instruction_set}
+            if self.leave_out:  # the seed's scene first: one reset, then the episode
+                from vla.envs.language import in_combination
+
+                facts = env.reset(seed=seed, options=dict(options))[1]["episode"]
+                if any(in_combination(task, facts, c) for c in self.leave_out):
+                    return {"left_out": True, "success": False}
             perturb = None
             if self.action_noise > 0:
                 rng = np.random.default_rng([seed, 1])  # the same noise for the same seed
@@ -127,7 +160,7 @@ def make_worker_class():
                 env,
                 env.expert(),
                 seed,
-                {"instruction_set": instruction_set},
+                options,
                 record=True,
                 encode_image=episode_io.encode_png,
                 perturb=perturb,
@@ -195,7 +228,12 @@ def collect(cfg: CollectConfig) -> CollectSummary:
     worker_cls = make_worker_class()
     pool = ActorPool(
         lambda: worker_cls.remote(
-            cfg.suite, cfg.image_size, cfg.action_noise, cfg.control, cfg.after_success
+            cfg.suite,
+            cfg.image_size,
+            cfg.action_noise,
+            cfg.control,
+            cfg.after_success,
+            tuple(cfg.leave_out),
         ),
         cfg.workers,
     )
@@ -211,6 +249,10 @@ def collect(cfg: CollectConfig) -> CollectSummary:
     def handle(job, result):
         cell = job[:2]
         in_flight[cell] -= 1
+        if result.get("left_out"):  # not a try: the next seed takes its place
+            budget[cell] += 1
+            summary.left_out[cell] += 1
+            return
         if result["success"]:
             frames = result.pop("frames")
             episode_io.write_episode(layout.staged_path(root, *job), result, frames)

@@ -143,6 +143,7 @@ class EpisodeDataset(Dataset):
         for r, data in source.load(wanted, self.cameras).items():
             p = self._position[e["source"], r]
             data |= target_labels(self.episodes[p], self.cameras)
+            data |= world_labels(self.episodes[p])
             self._cache[p] = data
             self._cache.move_to_end(p)
         while len(self._cache) > max(1, self._cache_size):
@@ -182,6 +183,8 @@ class EpisodeDataset(Dataset):
             "target_uv": torch.from_numpy(data["target_uv"][t]),
             "goal_xy": torch.from_numpy(data["goal_xy"]),
             "goal_uv": torch.from_numpy(data["goal_uv"]),
+            "object_xyz": torch.from_numpy(data["object_xyz"][t]),
+            "goal_xyz": torch.from_numpy(data["goal_xyz"][t]),
             "crop_box": crop_box,
             "robot_index": self.robots.index(e["robot"]),
             "robot": e["robot"],
@@ -228,6 +231,23 @@ def target_labels(record: dict, cameras) -> dict[str, np.ndarray]:
         target_xy = np.repeat(start_xy[None], frames, axis=0)
         target_uv = np.repeat(start_uv[None], frames, axis=0)
     return {"target_xy": target_xy, "target_uv": target_uv, "goal_xy": goal_xy, "goal_uv": goal_uv}
+
+
+def world_labels(record: dict) -> dict[str, np.ndarray]:
+    """The general recipe's auxiliary labels, the same on every suite: "object_xyz" and
+    "goal_xyz" (T, 3), where the object and its goal were in the world (m) in each of the
+    episode's T frames (the record's "world_track"); NaN where the episode did not record them
+    (collected before the track existed) or the task names no goal."""
+    frames = int(record.get("length") or 1)
+    track = record.get("world_track") or {}
+    out = {}
+    for key in ("object", "goal"):
+        points = track.get(key)
+        if points is not None and len(points) == frames:
+            out[f"{key}_xyz"] = np.array(points, np.float32).reshape(frames, 3)
+        else:
+            out[f"{key}_xyz"] = np.full((frames, 3), np.nan, np.float32)
+    return out
 
 
 def augment_images(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vla.embodiment import control_of
+from vla.envs import language
 from vla.evaluation import report, resume
 from vla.ray_pool import ActorPool
 
@@ -35,7 +36,15 @@ class EvalConfig:
     workers: int = 2  # Ray env workers
     seed: int = 1000  # first seed; demonstrations use 0.. so evaluation scenes are new ones
     image_size: int | None = None  # None: the checkpoint's
-    language_checks: bool = True  # held-out paraphrases and the shuffled-instruction control
+    # the dev paraphrases ("heldout"), the shuffled-instruction control and, on the tabletop, the
+    # verb swap (the same cube, another task's instruction)
+    language_checks: bool = True
+    # the frozen test paraphrases (envs/test_phrasings.py): once per shipped checkpoint, for
+    # its published figure; never to choose anything
+    test_phrasings: bool = False
+    # tabletop (task:colour or place:receptacle) scenes left out of the training data with
+    # `vla collect leave_out=`, evaluated apart as the "combination" condition
+    combinations: list[str] = field(default_factory=list)
     videos: int = 2  # episodes recorded per robot x task (training phrasings)
     latency_ms: float | None = None  # simulated inference latency; -1 uses the measured one
     device: str = "auto"  # auto | cpu | cuda: where the policy server runs
@@ -55,7 +64,21 @@ class EvalConfig:
             raise FileNotFoundError(
                 f"no checkpoint at {self.policy_path}; train one with `vla train`, or use policy.path=expert"
             )
-        self.conditions = ["train", "heldout", "shuffled"] if self.language_checks else ["train"]
+        self.conditions = ["train"]
+        if self.language_checks:
+            self.conditions += ["heldout", "shuffled"]
+            if self.suite == "tabletop":
+                self.conditions.append("verb_swap")
+        if self.test_phrasings:
+            self.conditions.append("test")
+        if self.combinations:
+            if self.suite != "tabletop":
+                raise ValueError(
+                    "combinations= are tabletop scenes (task:colour, place:receptacle)"
+                )
+            for c in self.combinations:
+                language.parse_combination(c)  # a clear error for a bad one
+            self.conditions.append("combination")
 
 
 def identity(cfg: EvalConfig) -> dict:
@@ -71,25 +94,41 @@ def identity(cfg: EvalConfig) -> dict:
 
 
 def job_key(job: dict) -> tuple:
-    return job["robot"], job["task"], job["seed"], job["condition"]
+    return job["robot"], job["task"], job["seed"], job["condition"], job.get("combination")
+
+
+def scenes(cfg: EvalConfig, condition: str) -> list[tuple[str, dict | None, str | None]]:
+    """(task, reset options fixing the scene or None, combination name) of one condition: every
+    task as its seeds draw it, but the verb swap only where the task has one and the
+    combination condition each left-out combination of the tasks evaluated."""
+    if condition == "combination":
+        out = []
+        for name in cfg.combinations:
+            task, scene = language.parse_combination(name)
+            if task in cfg.tasks:
+                out.append((task, scene, name))
+        return out
+    if condition == "verb_swap":
+        return [(t, None, None) for t in cfg.tasks if t in language.VERB_SWAP]
+    return [(t, None, None) for t in cfg.tasks]
 
 
 def plan(cfg: EvalConfig) -> list[dict]:
     jobs = []
     for condition in cfg.conditions:
         for robot in cfg.robots:
-            for task in cfg.tasks:
+            for task, scene, combination in scenes(cfg, condition):
                 for k in range(cfg.episodes):
-                    video = condition == "train" and k < cfg.videos
-                    jobs.append(
-                        {
-                            "robot": robot,
-                            "task": task,
-                            "seed": cfg.seed + k,
-                            "condition": condition,
-                            "video": video,
-                        }
-                    )
+                    job = {
+                        "robot": robot,
+                        "task": task,
+                        "seed": cfg.seed + k,
+                        "condition": condition,
+                        "video": condition == "train" and k < cfg.videos,
+                    }
+                    if scene:
+                        job |= {"scene": scene, "combination": combination}
+                    jobs.append(job)
     return jobs
 
 
@@ -220,9 +259,19 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
             "worker_peak_rss_mb": peak_mb,  # the largest env worker's resident memory
             "policy_batching": batching,
             "latency_ms": cfg.latency_ms,
+            "combinations": list(cfg.combinations),
+            **({"test_phrasings_sha256": test_fingerprint()} if "test" in cfg.conditions else {}),
         },
     )
     return results
+
+
+def test_fingerprint() -> str:
+    """The frozen test paraphrases' fingerprint, printed with every report that used them."""
+    from vla.envs import test_phrasings
+
+    test_phrasings.load()  # refuses a file that is not the frozen one
+    return test_phrasings.FINGERPRINT
 
 
 def _rewrite(path: Path, records: list[dict]) -> None:

@@ -1,5 +1,6 @@
 """The evaluation report: success per robot x task with Wilson 95% intervals, as JSON,
-Markdown and a PNG chart; held-out phrasings and shuffled instructions beside the main rows."""
+Markdown and a PNG chart; the language conditions beside the main rows (dev and test
+paraphrases, the shuffled instruction, the verb swap, left-out combinations)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from pathlib import Path
 from vla import atomic
 from vla.evaluation.wilson import wilson
 
-CONDITIONS = ("train", "heldout", "shuffled")
+CONDITIONS = ("train", "heldout", "test", "shuffled", "verb_swap", "combination")
 LABELS = {
     "train": "training phrasings",
-    "heldout": "held-out paraphrases",
+    "heldout": "dev paraphrases (held out of training, used in design)",
+    "test": "test paraphrases (frozen, never used to choose anything)",
     "shuffled": "shuffled instruction (control)",
+    "verb_swap": "verb swap: another task's instruction on the same cube (control)",
+    "combination": "left-out combinations (never in the training data)",
 }
 
 
@@ -23,12 +27,14 @@ def cells(records: list[dict], condition: str) -> list[dict]:
     groups = {}
     for r in records:
         if r["condition"] == condition:
-            tally[r["robot"], r["task"]][0] += int(r["success"])
-            tally[r["robot"], r["task"]][1] += 1
+            key = (r["robot"], r["task"], r.get("combination") or "")
+            tally[key][0] += int(r["success"])
+            tally[key][1] += 1
             if r.get("group"):
-                groups[r["robot"], r["task"]] = r["group"]
+                groups[key] = r["group"]
     out = []
-    for (robot, task), (s, n) in sorted(tally.items()):
+    for key, (s, n) in sorted(tally.items()):
+        robot, task, combination = key
         lo, hi = wilson(s, n)
         cell = {
             "robot": robot,
@@ -38,10 +44,32 @@ def cells(records: list[dict], condition: str) -> list[dict]:
             "success_rate": s / n,
             "ci95": [lo, hi],
         }
-        if (robot, task) in groups:
-            cell["group"] = groups[robot, task]
+        if combination:
+            cell["combination"] = combination
+        if key in groups:
+            cell["group"] = groups[key]
         out.append(cell)
     return out
+
+
+def seen_combinations(records: list[dict], left_out: list[str]) -> dict | None:
+    """The training-phrasing episodes of the left-out combinations' tasks whose scene is not
+    one of them: the rate the left-out ones are compared with."""
+    from vla.envs.language import in_combination, parse_combination
+
+    tasks = {parse_combination(c)[0] for c in left_out}
+    seen = [
+        r
+        for r in records
+        if r["condition"] == "train"
+        and r["task"] in tasks
+        and not any(in_combination(r["task"], r["initial_state"], c) for c in left_out)
+    ]
+    if not seen:
+        return None
+    s = sum(int(r["success"]) for r in seen)
+    return {"episodes": len(seen), "successes": s, "success_rate": s / len(seen),
+            "ci95": list(wilson(s, len(seen)))}  # fmt: skip
 
 
 def by_group(rows: list[dict]) -> dict[str, dict]:
@@ -72,6 +100,9 @@ def write(output: Path, records: list[dict], meta: dict) -> dict:
             for c, rows in by_condition.items()
         },
     }
+    if "combination" in results["conditions"]:
+        seen = seen_combinations(records, meta.get("combinations") or [])
+        results["conditions"]["combination"]["seen_combinations"] = seen
     atomic.write_json(output / "results.json", results)
     atomic.write_bytes(output / "results.md", markdown(results).encode())
     chart(output / "chart.png", by_condition, meta.get("policy", ""))
@@ -89,11 +120,21 @@ def markdown(results: dict) -> str:
         ]
         for c in block["cells"]:
             lo, hi = c["ci95"]
+            task = f"{c['task']} ({c['combination']})" if c.get("combination") else c["task"]
             lines.append(
-                f"| {c['robot']} | {c['task']} | {c['episodes']} | {c['successes']} | "
+                f"| {c['robot']} | {task} | {c['episodes']} | {c['successes']} | "
                 f"{100 * c['success_rate']:.0f}% | {100 * lo:.0f}-{100 * hi:.0f}% |"
             )
         lines.append("")
+        if block.get("seen_combinations"):
+            seen = block["seen_combinations"]
+            lo, hi = seen["ci95"]
+            lines += [
+                f"Seen combinations of the same tasks (training phrasings): "
+                f"{100 * seen['success_rate']:.0f}% ({seen['successes']}/{seen['episodes']}, "
+                f"{100 * lo:.0f}-{100 * hi:.0f}%).",
+                "",
+            ]
         if block.get("groups"):
             lines += [
                 "| group | tasks | episodes | mean success over its tasks | pooled 95% CI |",
@@ -106,6 +147,10 @@ def markdown(results: dict) -> str:
                     f"{100 * g['mean_success']:.1f}% | {100 * lo:.0f}-{100 * hi:.0f}% |"
                 )
             lines.append("")
+    if results.get("test_phrasings_sha256"):
+        lines.append(
+            f"Test paraphrases: envs/test_phrasings.json, sha256 {results['test_phrasings_sha256']}."
+        )
     if "episodes_per_s" in results:
         lines.append(
             f"{results['episodes']} episodes in {results['seconds']:.0f} s ({results['episodes_per_s']:.2f} episodes/s, {results['workers']} workers)."
@@ -120,17 +165,23 @@ def chart(path: Path, by_condition: dict, title: str) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    names = [f"{c['robot']}\n{c['task']}" for c in next(iter(by_condition.values()))]
+    def name(c):
+        return f"{c['robot']}\n{c['task']}" + (
+            f"\n{c['combination']}" if c.get("combination") else ""
+        )
+
+    names = list(dict.fromkeys(name(c) for rows in by_condition.values() for c in rows))
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(names) + 2), 4))
     width = 0.8 / len(by_condition)
     for k, (condition, rows) in enumerate(by_condition.items()):
+        at = np.array([names.index(name(c)) for c in rows])  # a condition may hold some cells
         rate = np.array([c["success_rate"] for c in rows])
         lo = np.clip(
             rate - np.array([c["ci95"][0] for c in rows]), 0, None
         )  # rounding can dip below 0
         hi = np.clip(np.array([c["ci95"][1] for c in rows]) - rate, 0, None)
         ax.bar(
-            np.arange(len(rows)) + k * width,
+            at + k * width,
             100 * rate,
             width,
             yerr=100 * np.stack([lo, hi]),

@@ -145,18 +145,25 @@ class EvalWorker:
         )
         if self.privileged:  # the diagnosis policy is told where the named cube lies
             env = wrappers.PrivilegedTarget(env)
-        if job["condition"] == "heldout":
-            env = wrappers.HeldOutPhrasing(env)
+        if job["condition"] in ("heldout", "test"):  # the dev or the frozen test paraphrases
+            env = wrappers.PhrasingSet(env, job["condition"])
         elif job["condition"] == "shuffled":
             env = wrappers.ShuffledInstruction(env)
+        elif job["condition"] == "verb_swap":
+            env = wrappers.ReplacedInstruction(env, "verb_swap_instruction")
         held: list[float] = []
         if self.server is None:
             act = env.unwrapped.expert()
         else:
             env = wrappers.LatencyInTheLoop(env)
             act = self._policy_act(env, job["robot"], held)
-        result = rollout.run_episode(env, act, job["seed"], record=job.get("video", False))
+        scene = job.get("scene")  # the combination condition fixes what the seed would draw
+        result = rollout.run_episode(
+            env, act, job["seed"], options=scene, record=job.get("video", False)
+        )
         result["condition"] = job["condition"]
+        if scene:
+            result["combination"] = job["combination"]
         result["policy_wait_s"] = sum(held)
         if job.get("video"):
             result["video"] = encode_video(result.pop("frames")["images"], result["fps"])
