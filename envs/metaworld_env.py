@@ -25,11 +25,12 @@ from gymnasium import Env, spaces
 
 from vla.embodiment import Embodiment
 from vla.envs import metaworld_language as language
-from vla.envs import views
+from vla.envs import perturbations, views
 
 ROBOT = "metaworld_sawyer"
 CONTROL = "ee_delta"
 FPS = 80.0  # Meta-World steps 5 x 2.5 ms of physics per action
+START_SHIFT_M = 0.02  # start_pose:k moves the hand's start k x 2 cm (its own start is fixed)
 MAX_STEPS = 500  # Meta-World's own limit (max_path_length), as published results use
 CORNER2_POSITION = (0.75, 0.075, 0.7)  # as LeRobot's Meta-World env places it
 CAMERAS = {"front": "corner2", "wrist": "gripperPOV"}
@@ -95,6 +96,11 @@ class MetaWorldEnv(Env):
         self.model, self.data = self.sim.model, self.sim.data
         self.model.cam_pos[self.model.camera("corner2").id] = CORNER2_POSITION
         self.model.vis.quality.offsamples = 0  # no multisampling: 2x faster on llvmpipe
+        self.changer = perturbations.SceneChanger(
+            self.model, [self.model.camera(CAMERAS["front"]).id], range(self.model.nmat), []
+        )
+        self._hand_home = np.array(self.sim.hand_init_pos, np.float64)
+        self.perturbation: dict = {}
         self.embodiment = EMBODIMENT
         self.cameras = tuple(cameras) if cameras is not None else tuple(CAMERAS)
         unknown_cams = set(self.cameras) - set(CAMERAS)
@@ -126,6 +132,14 @@ class MetaWorldEnv(Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         options = dict(options or {})
+        # drawn by the caller from its own seed (envs/perturbations.py); the scene stays the seed's
+        self.perturbation = options.pop("perturb", None) or {}
+        if "distractor" in self.perturbation:
+            raise ValueError("the distractor perturbation is the tabletop's: Meta-World has none")
+        self.changer.apply(self.perturbation)
+        start = self.perturbation.get("start_pose")
+        shift = START_SHIFT_M * start["factor"] * np.asarray(start["direction"]) if start else 0.0
+        self.sim.hand_init_pos = self._hand_home + shift
         self.sim.seed(int(self.np_random.integers(2**31 - 1)) if seed is None else seed)
         self._raw, _ = self.sim.reset()
         # Meta-World moves its goal site after its last forward pass: recompute everything
@@ -137,7 +151,7 @@ class MetaWorldEnv(Env):
         self.instruction = options.pop("instruction", None) or phrase
         if options:
             raise ValueError(
-                f"unknown reset option(s) {sorted(options)}; known: instruction, instruction_set"
+                f"unknown reset option(s) {sorted(options)}; known: instruction, instruction_set, perturb"
             )
         self.elapsed_steps = 0
         return self._observation(), {
@@ -183,6 +197,7 @@ class MetaWorldEnv(Env):
                 "hand": self._raw[0:3].tolist(),
             },
             "group": language.difficulty_of(self.task_name),  # results are reported per group
+            "perturbation": self.perturbation,  # what changed in the scene
         }
 
     def world_now(self) -> dict:

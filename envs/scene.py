@@ -29,6 +29,9 @@ CUBE_COLORS = {
     "green": (0.15, 0.65, 0.2, 1.0),
     "blue": (0.12, 0.3, 0.85, 1.0),
 }
+# extra cubes that no instruction names (the distractor perturbation), in colours no
+# instruction uses; built only into the models of envs asked for them
+DISTRACTOR_COLORS = ((0.9, 0.85, 0.15, 1.0), (0.6, 0.25, 0.7, 1.0), (0.95, 0.95, 0.95, 1.0))
 RECEPTACLES = ("bowl", "plate")
 BOWL_RADIUS, BOWL_WALL = 0.05, 0.022
 PLATE_RADIUS = 0.05
@@ -51,6 +54,7 @@ class SceneIndex:
     tcp_site: int
     cube_qpos: dict[str, int]  # colour -> qpos address of the cube's free joint
     cube_body: dict[str, int]
+    distractor_qpos: list[int]  # qpos addresses of the distractor cubes' free joints
     mocap: dict[str, int]  # "bowl" / "plate" / "mark" -> mocap index
     home_qpos: np.ndarray  # (n,) arm pose with the TCP above the workspace, pointing down
     cameras: tuple[str, ...]
@@ -102,6 +106,21 @@ def _table(spec: mujoco.MjSpec) -> None:
         material="table",
         friction=[1.0, 0.005, 0.0001],
     )
+
+
+def _distractors(spec: mujoco.MjSpec, cube_half: float, count: int) -> None:
+    for i in range(count):
+        body = spec.worldbody.add_body(name=f"distractor_{i}", pos=[0.3 + 0.1 * i, 0.6, cube_half])
+        body.add_freejoint(name=f"distractor_{i}")
+        body.add_geom(
+            name=f"distractor_{i}",
+            type=mujoco.mjtGeom.mjGEOM_BOX,
+            size=[cube_half] * 3,
+            rgba=list(DISTRACTOR_COLORS[i]),
+            mass=0.03,
+            friction=[1.5, 0.01, 0.0005],
+            condim=4,
+        )
 
 
 def _objects(spec: mujoco.MjSpec, cube_half: float) -> None:
@@ -210,13 +229,14 @@ def add_tcp_and_wrist_camera(spec: mujoco.MjSpec, robot: RobotDefinition) -> Non
     )
 
 
-def compose(robot: RobotDefinition) -> mujoco.MjSpec:
+def compose(robot: RobotDefinition, distractors: int = 0) -> mujoco.MjSpec:
     spec = mujoco.MjSpec()
     spec.modelname = f"tabletop_{robot.name}"
     spec.compiler.degree = False  # every robot file here is in radians; the parent's setting wins
     _table(spec)
     spec.option.noslip_iterations = robot.noslip_iterations
     _objects(spec, robot.cube_half)
+    _distractors(spec, robot.cube_half, distractors)
     # Third-person view from across the table, framed to the robot's size.
     k = robot.camera_scale
     front = np.array([0.5, 0.22, 0.45]) * k
@@ -229,11 +249,11 @@ def compose(robot: RobotDefinition) -> mujoco.MjSpec:
 
 
 @functools.cache
-def _build_cached(robot_name: str) -> tuple[mujoco.MjModel, SceneIndex]:
+def _build_cached(robot_name: str, distractors: int = 0) -> tuple[mujoco.MjModel, SceneIndex]:
     from vla.envs import ik  # local: ik needs a compiled model of this scene
 
     robot = registry.get(robot_name)
-    spec = compose(robot)
+    spec = compose(robot, distractors)
     add_tcp_and_wrist_camera(spec, robot)
     max_faces = os.environ.get("VLA_MESH_MAX_FACES", str(meshes.DEFAULT_MAX_FACES))
     if max_faces.lower() != "none":  # "none" draws the original meshes
@@ -263,6 +283,9 @@ def _build_cached(robot_name: str) -> tuple[mujoco.MjModel, SceneIndex]:
         tcp_site=model.site("tcp").id,
         cube_qpos={c: int(model.joint(f"cube_{c}").qposadr[0]) for c in CUBE_COLORS},
         cube_body={c: model.body(f"cube_{c}").id for c in CUBE_COLORS},
+        distractor_qpos=[
+            int(model.joint(f"distractor_{i}").qposadr[0]) for i in range(distractors)
+        ],
         mocap={n: int(model.body(n).mocapid[0]) for n in ("bowl", "plate", "mark")},
         home_qpos=np.zeros(len(arm_ids)),
         cameras=("front", "wrist"),
@@ -307,7 +330,8 @@ def _descends(model: mujoco.MjModel, body: int, root: int) -> bool:
     return False
 
 
-def build(robot_name: str) -> tuple[mujoco.MjModel, SceneIndex]:
-    """A fresh copy of the compiled scene with `robot_name` in it, and its index."""
-    model, index = _build_cached(robot_name)
+def build(robot_name: str, distractors: int = 0) -> tuple[mujoco.MjModel, SceneIndex]:
+    """A fresh copy of the compiled scene with `robot_name` in it (and `distractors` extra
+    cubes), and its index."""
+    model, index = _build_cached(robot_name, distractors)
     return copy.deepcopy(model), index

@@ -22,7 +22,7 @@ import numpy as np
 from gymnasium import Env, spaces
 
 from vla.embodiment import TASK_SPACE, Embodiment
-from vla.envs import language, scene, views
+from vla.envs import language, perturbations, scene, views
 from vla.envs.ik import DifferentialIK, top_down
 from vla.envs.robots import registry as robots
 from vla.envs.tasks import layout
@@ -94,6 +94,7 @@ class TabletopEnv(Env):
         render_mode: str | None = None,
         render_size: tuple[int, int] = (240, 320),
         control: str = "joint",
+        distractors: int = 0,
     ):
         if control not in CONTROLS:
             raise ValueError(f"control must be one of {CONTROLS}, got {control!r}")
@@ -101,7 +102,14 @@ class TabletopEnv(Env):
         self.robot = robots.get(robot)
         self.task = tasks.get(task)
         language.templates(task, instruction_set)  # validates the set name
-        self.model, self.index = scene.build(robot)
+        self.model, self.index = scene.build(robot, distractors)
+        self.changer = perturbations.SceneChanger(
+            self.model,
+            [self.model.camera(c).id for c in self.fixed_cameras_of(self.model)],
+            [self.model.material(n).id for n in ("table", "floor")],
+            [g for b in ("bowl", "plate", "mark") for g in self.body_geoms(self.model, b)],
+        )
+        self.perturbation: dict = {}
         self.data = mujoco.MjData(self.model)
         self.embodiment = embodiment_of(self.model, self.index, control)
         self.cameras = tuple(cameras) if cameras is not None else self.index.cameras
@@ -155,14 +163,20 @@ class TabletopEnv(Env):
         super().reset(seed=seed)
         options = dict(options or {})
         rng = self.np_random
+        # drawn by the caller from its own seed (envs/perturbations.py): the scene stays the
+        # seed's, then the model's cameras, lights and colours change, the arm starts further out
+        self.perturbation = options.pop("perturb", None) or {}
+        self.changer.apply(self.perturbation)
+        noise = HOME_NOISE * self.perturbation.get("start_pose", {}).get("factor", 1.0)
         mujoco.mj_resetData(self.model, self.data)
         lo, hi = self.index.arm_range[:, 0], self.index.arm_range[:, 1]
-        q = np.clip(self.index.home_qpos + rng.normal(0, HOME_NOISE, len(lo)), lo, hi)
+        q = np.clip(self.index.home_qpos + rng.normal(0, noise, len(lo)), lo, hi)
         self.data.qpos[self.index.arm_qpos] = q
         self._apply_controls(q, 0.0)
         self.episode = self.task.sample(rng)
         self._override_episode(options)
         self.episode.placements = layout.sample(rng, self.task, self.episode, self.robot)
+        self._place_distractors()
         self._place_objects()
         self.hold(SETTLE_SECONDS)
         instruction_set = options.pop("instruction_set", self.instruction_set)
@@ -174,7 +188,8 @@ class TabletopEnv(Env):
         )
         if options:
             raise ValueError(
-                f"unknown reset option(s) {sorted(options)}; known: instruction, instruction_set, target, receptacle"
+                f"unknown reset option(s) {sorted(options)}; known: instruction, instruction_set, "
+                "target, receptacle, perturb"
             )
         self.episode_id += 1
         self.elapsed_steps = 0
@@ -355,6 +370,35 @@ class TabletopEnv(Env):
             self._ctrl_closed - self._ctrl_open
         )
 
+    def _place_distractors(self) -> None:
+        """The distractor perturbation's extra cubes, from its own drawn seed; the others wait
+        beside the table (an env is built with as many as it may be asked for)."""
+        wanted = self.perturbation.get("distractor", {}).get("count", 0)
+        built = len(self.index.distractor_qpos)
+        if wanted > built:
+            raise ValueError(
+                f"the distractor perturbation asks for {wanted} cubes and this env was built with "
+                f"{built}: make it with distractors={wanted}"
+            )
+        rng = np.random.default_rng(self.perturbation.get("distractor", {}).get("seed", 0))
+        spots = layout.place_distractors(
+            rng, wanted, self.task, self.episode, self.episode.placements, self.robot
+        )
+        self.distractor_spots = list(spots.values())
+        for i, adr in enumerate(self.index.distractor_qpos):
+            x, y, yaw = self.distractor_spots[i] if i < wanted else (0.0, -2.5 - 0.1 * i, 0.0)
+            z = self.robot.cube_half + 0.001 + (0.0 if i < wanted else -0.75)
+            self.data.qpos[adr : adr + 7] = [x, y, z, np.cos(yaw / 2), 0, 0, np.sin(yaw / 2)]
+
+    @staticmethod
+    def fixed_cameras_of(model) -> list[str]:
+        return [model.camera(c).name for c in range(model.ncam) if model.cam_bodyid[c] == 0]
+
+    @staticmethod
+    def body_geoms(model, body: str) -> list[int]:
+        b = model.body(body).id
+        return [g for g in range(model.ngeom) if model.geom_bodyid[g] == b]
+
     def _place_objects(self) -> None:
         for name, (x, y, yaw) in self.episode.placements.items():
             if name.startswith("cube_"):
@@ -419,11 +463,11 @@ class TabletopEnv(Env):
     def world_now(self) -> dict:
         """The suite-neutral training label (the general recipe's auxiliary target, as
         Meta-World's env gives it): the named cube's and its goal fixture's world x, y, z (m)
-        at this moment; the goal is NaN where the task names none (reach, lift)."""
+        at this moment; the goal is None where the task names none (reach, lift)."""
         goal = self.goal
         return {
             "object": self.cube_pos(self.episode.target).tolist(),
-            "goal": self.fixture_pos(goal).tolist() if goal else [float("nan")] * 3,
+            "goal": self.fixture_pos(goal).tolist() if goal else None,
         }
 
     def _verb_swap(self) -> str | None:
@@ -449,6 +493,7 @@ class TabletopEnv(Env):
             "instruction_set": self.instruction_set_used,
             "shuffled_instruction": self.instruction.replace(target, wrong),
             "verb_swap_instruction": self._verb_swap(),
+            "perturbation": self.perturbation,  # what changed in the scene (envs/perturbations.py)
             "fps": float(self.robot.control_hz),
             "embodiment": self.embodiment.to_dict(),
             "cameras": list(self.cameras) if self.image_obs else [],

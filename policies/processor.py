@@ -42,6 +42,10 @@ class Observation:
 
     @classmethod
     def of(cls, obs: dict, robot: str | None = None) -> Observation:
+        if isinstance(obs, Observation):  # checked already (e.g. by vla serve, per request)
+            return obs
+        if not isinstance(obs, dict):
+            raise ValueError(f"an observation is a dict, got {type(obs).__name__}")
         robot = robot or obs.get("robot")
         if robot is None:
             raise ValueError("say which robot acts: obs['robot'] or infer(obs, robot='panda')")
@@ -81,6 +85,13 @@ class PreProcessor:
         self.config, self.schemas = config, schemas
         self.normalizer, self.text = normalizer, text_tokenizer
         self.max_state_dim = max(s.state_dim for s in schemas.values())
+
+    def check(self, obs: Observation) -> Observation:
+        """Everything `observations` would refuse about one observation, refused now."""
+        self.check_robots([obs.robot])
+        self.frames(obs)
+        self.padded_state(obs)
+        return obs
 
     def check_robots(self, robots: list[str]) -> None:
         for r in set(robots):

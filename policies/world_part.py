@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from vla.datasets.loader import xyz_points
 from vla.policies.part import Part, PolicyContext, Seen
 
 THINGS = ("object", "goal")
@@ -105,7 +106,7 @@ class WorldPart(Part):
         columns = []
         for thing in THINGS:
             points = [
-                np.asarray(e["world_track"][thing], np.float64).reshape(-1, 3)
+                xyz_points(e["world_track"][thing])
                 for e in episodes
                 if (e.get("world_track") or {}).get(thing)
             ]

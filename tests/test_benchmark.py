@@ -96,7 +96,8 @@ def test_rollout_and_collect_report_parallel_efficiency(vla_exe, tmp_path):
         vla_exe, "benchmark", "all", f"output={out}", "inference.settings=[]",
         "train.settings=[]", "rollout.steps=20", "rollout.episodes_per_worker=1",
         "collect.episodes=1", *[f"rollout.{c}" for c in cell], *[f"collect.{c}" for c in cell],
-        "eval_memory.policy=expert", "eval_memory.tasks=[reach]",
+        "eval_memory.policy=expert", "eval_memory.tasks=[reach]", "serve.clients=[2]",
+        "serve.seconds=0.5", "serve.round_trips=3",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     sections = results.read(out)["sections"]
@@ -108,7 +109,12 @@ def test_rollout_and_collect_report_parallel_efficiency(vla_exe, tmp_path):
     (memory,) = sections["eval_memory"]["rows"]  # one env worker through the tasks
     assert memory["tasks"] == 1 and memory["workers"] == 1
     assert 100 < memory["worker_peak_rss_mb"] < memory["goal_mb"]
-    assert "worker peak RSS (MB)" in report.render(results.read(out))
+    serve = sections["serve"]  # batching off and on, for 2 clients
+    assert [(r["clients"], r["max_batch"]) for r in serve["rows"]] == [(2, 1), (2, 8)]
+    assert all(r["requests"] > 0 and r["p99_ms"] >= r["p50_ms"] > 0 for r in serve["rows"])
+    assert serve["served_ms"] > 0 and serve["in_process_ms"] > 0
+    page = report.render(results.read(out))
+    assert "worker peak RSS (MB)" in page and "batching gives" in page
 
 
 def test_a_report_without_results_says_how_to_make_them(tmp_path, capsys):

@@ -161,7 +161,7 @@ def test_bad_actions_are_refused_with_clear_errors():
     with pytest.raises(ValueError, match=r"gripper.*outside \[0\.0000, 1\.0000\]"):
         env.step(bad)
     with pytest.raises(ValueError, match="instruction_set"):
-        env.reset(seed=0, options={"instruction_set": "test"})
+        env.reset(seed=0, options={"instruction_set": "tset"})
     with pytest.raises(ValueError, match="unknown reset option"):
         env.reset(seed=0, options={"colour": "red"})
 

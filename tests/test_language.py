@@ -106,7 +106,7 @@ def test_a_left_out_combination_never_reaches_the_dataset(ray_cluster, tmp_path)
 
     cfg = CollectConfig(
         robots=["panda"], tasks=["reach"], episodes=4, output=str(tmp_path / "d"), workers=1,
-        image_size=32, progress=False, leave_out=["reach:red"],
+        image_size=32, progress=False, leave_out=["reach:red"], randomize=["light:0.5"],
     )  # fmt: skip
     summary = collect(cfg)
     records = meta.load_records(tmp_path / "d")
@@ -114,3 +114,9 @@ def test_a_left_out_combination_never_reaches_the_dataset(ray_cluster, tmp_path)
     assert len(records) == 4 and "red" not in {r["initial_state"]["target"] for r in records}
     # what was kept is labelled as any episode is (the world part's per-frame positions)
     assert all(np.isfinite(r["world_track"]["object"][0]).all() for r in records)
+    # randomize=: each episode's own draw, recorded, from the training salt
+    from vla.envs import perturbations as perturb
+
+    for r in records:
+        drawn = perturb.draw([perturb.parse("light:0.5")], r["seed"], perturb.COLLECT_SALT)
+        assert r["perturbation"] == drawn and 0.5 <= drawn["light"]["scale"] <= 1.5

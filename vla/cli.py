@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("vla.commands.train", "one policy across robots on a dataset"),
     "run": ("vla.commands.run", "one episode from an instruction, with a video"),
     "eval": ("vla.commands.eval", "success rates per robot x task with Ray, and a report"),
+    "serve": ("vla.commands.serve", "a policy behind a websocket (openpi's protocol)"),
     "demo": ("vla.commands.demo", "the main job on embedded defaults"),
     "benchmark": (
         "vla.commands.benchmark",

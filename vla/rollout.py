@@ -92,6 +92,8 @@ def run_episode(
     }
     if facts.get("group"):  # e.g. Meta-World's difficulty: results are reported per group too
         result["group"] = facts["group"]
+    if facts.get("perturbation"):  # what was changed in the scene (envs/perturbations.py)
+        result["perturbation"] = facts["perturbation"]
     if track is not None:
         result["target_track"] = target_track(track)
     if world is not None:

@@ -58,12 +58,13 @@ def _tabletop() -> Suite:
     from vla.envs.robots.registry import ROBOTS
     from vla.envs.tasks.registry import TASKS
 
-    def make(robot, task, image_size, image_obs, control="joint"):
+    def make(robot, task, image_size, image_obs, control="joint", distractors=0):
         from vla.envs.tabletop_env import TabletopEnv
 
         return TabletopEnv(
-            robot=robot, task=task, image_size=image_size, image_obs=image_obs, control=control
-        )
+            robot=robot, task=task, image_size=image_size, image_obs=image_obs, control=control,
+            distractors=distractors,
+        )  # fmt: skip
 
     from vla.envs.tabletop_env import CONTROLS
 

@@ -120,3 +120,19 @@ def _task_constraints(task: Task, episode: Episode, placed, robot) -> bool:
 def _segment_distance(p, a, b) -> float:
     t = np.clip(np.dot(p - a, b - a) / np.dot(b - a, b - a), 0.0, 1.0)
     return float(np.linalg.norm(p - (a + t * (b - a))))
+
+
+def place_distractors(
+    rng: np.random.Generator, count: int, task: Task, episode: Episode, placed: dict, robot
+) -> dict[str, tuple[float, float, float]]:
+    """Where `count` extra cubes go: among the others (they share the cubes' area, widened as a
+    layout is when crowded), apart from everything, and out of a push's corridor."""
+    hx, hy = robot.workspace_half
+    for attempt in range(MAX_TRIES):
+        grow = 1.0 + GROW_STEP * (1 + attempt // GROW_EVERY)
+        box = np.array([[-hx, hx], [-hy, hy]]) * grow
+        extra = dict(placed)
+        if all(_place(rng, f"cube_distractor_{i}", box, extra, robot) for i in range(count)):
+            if _task_constraints(task, episode, extra, robot):
+                return {k: v for k, v in extra.items() if k not in placed}
+    raise RuntimeError(f"no room for {count} distractor cubes on {robot.name}'s table")

@@ -154,6 +154,31 @@ def eval_memory(section: dict) -> list[str]:
     return table(header, rows)
 
 
+def serve(section: dict) -> list[str]:
+    rows = [
+        [r["clients"], r["max_batch"], r["requests"], num(r["requests_per_s"]), num(r["p50_ms"]),
+         num(r["p99_ms"]), num(r["mean_batch"], 2)]
+        for r in section["rows"]
+    ]  # fmt: skip
+    header = ["clients", "max batch", "requests", "requests/s", "p50 ms", "p99 ms", "mean batch"]
+    lines = [
+        f"`{section['checkpoint']}`, one client on the loopback: in-process `infer` "
+        f"{section['in_process_ms']:.1f} ms, through `vla serve` {section['served_ms']:.1f} ms "
+        f"(+{section['overhead_ms']:.2f} ms per request).",
+        "",
+        *table(header, rows),
+    ]
+    by = {(r["clients"], r["max_batch"]): r["requests_per_s"] for r in section["rows"]}
+    for clients in sorted({r["clients"] for r in section["rows"]}):
+        one, most = (
+            by.get((clients, 1)),
+            max((v for (c, b), v in by.items() if c == clients and b > 1), default=None),
+        )
+        if one and most:
+            lines += ["", f"{clients} clients: batching gives {most / one:.2f}x the requests/s."]
+    return lines
+
+
 TIMED_CALLS = ("inference", "train")  # the others time whole runs (rates over all episodes)
 RENDER = {
     "inference": inference,
@@ -161,6 +186,7 @@ RENDER = {
     "rollout": rollout,
     "collect": collect,
     "eval_memory": eval_memory,
+    "serve": serve,
 }
 TITLES = {
     "inference": "Inference: batch-1 latency per chunk",
@@ -168,6 +194,7 @@ TITLES = {
     "rollout": "Rollouts: env steps/s and Ray scaling",
     "collect": "Collection: `vla collect` over Ray workers",
     "eval_memory": "Evaluation workers: resident memory over many tasks",
+    "serve": "`vla serve`: loopback overhead and a load test",
 }
 
 

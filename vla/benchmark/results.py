@@ -12,7 +12,7 @@ from pathlib import Path
 from vla import atomic
 
 FORMAT = "vla-benchmark"
-SECTIONS = ("inference", "train", "rollout", "collect", "eval_memory")
+SECTIONS = ("inference", "train", "rollout", "collect", "eval_memory", "serve")
 
 
 def read(path) -> dict:

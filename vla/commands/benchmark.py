@@ -1,4 +1,4 @@
-"""`vla benchmark inference|train|rollout|collect|eval_memory|all|report`: where the time goes on this
+"""`vla benchmark inference|train|rollout|collect|eval_memory|serve|all|report`: where the time goes on this
 machine, printed as tables and written as JSON (`output=`); `markdown=` regenerates a page such
 as docs/benchmarks.md from that JSON (and any `inputs=`, e.g. a GPU machine's file)."""
 
@@ -80,11 +80,22 @@ class EvalMemorySection:
 
 
 @dataclass
+class ServeSection:
+    checkpoint: str = "checkpoints/demo"
+    clients: list[int] = field(default_factory=lambda: [1, 4, 8])
+    max_batch: int = 8  # each client count also runs with batching off (max_batch 1)
+    window_ms: float = 2.0
+    seconds: float = 5.0  # of load per row
+    round_trips: int = 30  # one-client round trips timed for the overhead
+
+
+@dataclass
 class BenchmarkConfig:
     """`vla benchmark`'s settings: the common ones, the policies timed (`settings`), and one
     section per measurement; the backbone is the `backbone` config group's."""
 
-    what: str = "all"  # inference | train | rollout | collect | eval_memory | all | report
+    # inference | train | rollout | collect | eval_memory | serve | all | report
+    what: str = "all"
     output: str = "outputs/benchmark.json"  # JSON results; sections not measured are kept
     markdown: str | None = None  # a page regenerated from `output` and `inputs`
     inputs: list[str] = field(default_factory=list)  # other machines' JSON files for the page
@@ -97,6 +108,7 @@ class BenchmarkConfig:
     rollout: RolloutSection = field(default_factory=RolloutSection)
     collect: CollectSection = field(default_factory=CollectSection)
     eval_memory: EvalMemorySection = field(default_factory=EvalMemorySection)
+    serve: ServeSection = field(default_factory=ServeSection)
 
 
 def device_of(name: str) -> str:
@@ -129,9 +141,10 @@ def measure_section(name: str, cfg, device: str) -> dict:
             part, {s: settings[s] for s in wanted}, cfg.backbone.name, device, warmup, repeats
         )
     else:
-        from vla.benchmark import collect_speed, eval_memory, rollout_speed
+        from vla.benchmark import collect_speed, eval_memory, rollout_speed, serve_speed
 
-        modules = {"rollout": rollout_speed, "collect": collect_speed, "eval_memory": eval_memory}
+        modules = {"rollout": rollout_speed, "collect": collect_speed, "eval_memory": eval_memory,
+                   "serve": serve_speed}  # fmt: skip
         section = modules[name].run(part)
     from vla.benchmark import machine
 

@@ -10,6 +10,7 @@ the YAML files in configs/ hold only what a command or a choice changes on top o
   collect_base             CollectConfig (vla/datasets/collect.py)         configs/collect.yaml
   eval_base                EvalConfig (vla/evaluation/evaluate.py)         configs/eval.yaml
   run_base                 RunConfig (vla/commands/run.py)                 configs/run.yaml
+  serve_base               ServeConfig (vla/commands/serve.py)             configs/serve.yaml
   info_base, demo_base     InfoConfig, DemoConfig (vla/commands/info.py,   configs/info.yaml,
                            vla/commands/demo.py)                           configs/demo.yaml
   benchmark_base           BenchmarkConfig (vla/commands/benchmark.py)     configs/benchmark.yaml
@@ -109,6 +110,7 @@ def command_configs() -> dict:
     from vla.commands.demo import DemoConfig
     from vla.commands.info import InfoConfig
     from vla.commands.run import RunConfig
+    from vla.commands.serve import ServeConfig
     from vla.datasets.collect import CollectConfig
     from vla.evaluation.evaluate import EvalConfig
 
@@ -116,6 +118,7 @@ def command_configs() -> dict:
         "collect": CollectConfig,
         "eval": EvalConfig,
         "run": RunConfig,
+        "serve": ServeConfig,
         "info": InfoConfig,
         "demo": DemoConfig,
         "benchmark": BenchmarkConfig,

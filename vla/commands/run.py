@@ -25,6 +25,8 @@ class RunConfig:
     receptacle: str | None = None  # tabletop place: bowl | plate
     instruction: str = "put the red cube in the bowl"
     policy_path: str = "expert"  # a checkpoint directory, or `expert`
+    server: str | None = None  # or act through a running `vla serve` (ws://HOST:PORT)
+    api_key: str | None = None  # the server's token, when it asks for one
     seed: int = 0
     image_size: int | None = None  # None: the checkpoint's (128 for the expert)
     output: str = "outputs/run"
@@ -76,20 +78,38 @@ def run(cfg) -> int:
 
     cfg = build(RunConfig, cfg)
     robot, task, options, what = episode_setup(cfg)
-    policy = None
-    if str(cfg.policy_path) != "expert":
+    policy, client = None, None
+    if cfg.server:
+        from vla.serving.client import PolicyClient
+
+        client = PolicyClient(cfg.server, cfg.api_key)
+        schemas = client.metadata["robots"]
+        if robot not in schemas:
+            raise ValueError(f"the server at {cfg.server} serves {list(schemas)}, not {robot}")
+    elif str(cfg.policy_path) != "expert":
         from vla.policies.vla_policy import VLAPolicy
 
         policy = VLAPolicy.from_pretrained(cfg.policy_path)
-    size = cfg.image_size or (policy.config.image_size if policy else 128)
+        schemas = {r: s.to_dict() for r, s in policy.schemas.items()}
+    trained_size = client.metadata["image_size"] if client else None
+    size = cfg.image_size or trained_size or (policy.config.image_size if policy else 128)
     suite = suites.get(cfg.suite)
     control = suite.controls[0]
-    if policy is not None and robot in policy.schemas:  # drive the arm as it was trained to
+    if (policy or client) and robot in schemas:  # drive the arm as it was trained to
         from vla.embodiment import control_of
 
-        control = control_of(policy.schemas[robot].to_dict())
+        control = control_of(schemas[robot])
     env = suite.make(robot, task, image_size=size, control=control)
-    if policy is None:
+    if client is not None:
+        from vla.serving.chunking import ChunkExecutor
+
+        meta = client.metadata
+        act = ChunkExecutor(
+            lambda obs: client.infer({**obs, "robot": robot})["actions"],
+            meta["n_action_steps"],
+            meta["chunk_length"],
+        )
+    elif policy is None:
         act = env.expert()
     else:
         policy.check_embodiment(env.embodiment)
@@ -107,6 +127,8 @@ def run(cfg) -> int:
         out / f"{robot}_{task}_seed{cfg.seed}.mp4",
     )
     env.close()
+    if client is not None:
+        client.close()
     print(
         f"{robot} | {task} ({what}) | "
         f'"{cfg.instruction}" | success={result["success"]} after {result["length"]} steps'

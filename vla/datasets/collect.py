@@ -10,12 +10,14 @@ episodes already there.
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vla.datasets import episode_io, layout, meta, v3_writer
 from vla.ray_pool import ActorPool
+
+MAX_ENVS = 4  # envs a collection worker keeps open, the most recently used
 
 
 @dataclass
@@ -47,6 +49,9 @@ class CollectConfig:
     # tabletop (task:colour or place:receptacle) scenes kept out of the data, e.g.
     # [place:red, lift:blue], so that `vla eval combinations=` can test what was never shown
     leave_out: list[str] = field(default_factory=list)
+    # scene changes drawn per episode and recorded with it (envs/perturbations.py), e.g.
+    # [camera_move:5, light:0.6]: data that varies as a lab does; never the evaluation's draws
+    randomize: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         from vla import suites
@@ -74,6 +79,12 @@ class CollectConfig:
                 "are for one published evaluation); collect with train or heldout"
             )
         self.leave_out = list(self.leave_out or [])
+        self.randomize = list(self.randomize or [])
+        from vla.envs import perturbations
+
+        for p in perturbations.parse_all(self.randomize):  # a clear error for a bad one
+            if p.kind == "distractor" and self.suite != "tabletop":
+                raise ValueError("randomize=distractor is the tabletop's: Meta-World has none")
         if self.leave_out:
             from vla.envs import language
 
@@ -118,6 +129,7 @@ def make_worker_class():
             control: str = "joint",
             after_success: int = 0,
             leave_out: tuple[str, ...] = (),
+            randomize: tuple[str, ...] = (),
         ):
             from vla import suites
 
@@ -127,7 +139,15 @@ def make_worker_class():
             self.control = control
             self.after_success = after_success
             self.leave_out = tuple(leave_out)
-            self.envs = {}
+            from vla.envs import perturbations
+
+            self.randomize = perturbations.parse_all(randomize)
+            self.distractors = next(
+                (int(p.magnitude) for p in self.randomize if p.kind == "distractor"), 0
+            )
+            # the last few (robot, task) envs: jobs come cell by cell, and one env per cell
+            # held several GB over Meta-World's 50 tasks (each its own MuJoCo model)
+            self.envs: OrderedDict = OrderedDict()
 
         def run(self, robot: str, task: str, seed: int, instruction_set: str) -> dict:
             import numpy as np
@@ -135,11 +155,21 @@ def make_worker_class():
             from vla import rollout
 
             if (robot, task) not in self.envs:
+                while len(self.envs) >= MAX_ENVS:
+                    self.envs.popitem(last=False)[1].close()
+                extra = {"distractors": self.distractors} if self.distractors else {}
                 self.envs[robot, task] = self.suite.make(
-                    robot, task, image_size=self.image_size, control=self.control
+                    robot, task, image_size=self.image_size, control=self.control, **extra
                 )
+            self.envs.move_to_end((robot, task))
             env = self.envs[robot, task]
             options = {"instruction_set": instruction_set}
+            if self.randomize:  # the training salt: evaluation never draws the same changes
+                from vla.envs import perturbations
+
+                options["perturb"] = perturbations.draw(
+                    self.randomize, seed, perturbations.COLLECT_SALT
+                )
             if self.leave_out:  # the seed's scene first: one reset, then the episode
                 from vla.envs.language import in_combination
 
@@ -234,6 +264,7 @@ def collect(cfg: CollectConfig) -> CollectSummary:
             cfg.control,
             cfg.after_success,
             tuple(cfg.leave_out),
+            tuple(cfg.randomize),
         ),
         cfg.workers,
     )

@@ -244,10 +244,17 @@ def world_labels(record: dict) -> dict[str, np.ndarray]:
     for key in ("object", "goal"):
         points = track.get(key)
         if points is not None and len(points) == frames:
-            out[f"{key}_xyz"] = np.array(points, np.float32).reshape(frames, 3)
+            out[f"{key}_xyz"] = xyz_points(points)
         else:
             out[f"{key}_xyz"] = np.full((frames, 3), np.nan, np.float32)
     return out
+
+
+def xyz_points(points: list) -> np.ndarray:
+    """A track's [[x, y, z] or None, ...] -> (T, 3) float32, NaN where a frame has none."""
+    return np.array([p if p is not None else [np.nan] * 3 for p in points], np.float32).reshape(
+        -1, 3
+    )
 
 
 def augment_images(

@@ -21,6 +21,10 @@ from vla.evaluation import report, resume
 from vla.ray_pool import ActorPool
 
 EXPERT = "expert"
+DRAWS_NOTE = (
+    "each episode's perturbation is drawn from its seed with the evaluation's salt "
+    "(envs/perturbations.py EVAL_SALT), never the one `vla collect randomize=` draws with"
+)
 
 
 @dataclass
@@ -45,6 +49,16 @@ class EvalConfig:
     # tabletop (task:colour or place:receptacle) scenes left out of the training data with
     # `vla collect leave_out=`, evaluated apart as the "combination" condition
     combinations: list[str] = field(default_factory=list)
+    # scene perturbations, each its own condition beside the unperturbed one: kind or
+    # kind:magnitude (envs/perturbations.py), e.g. [camera_move:5, light:0.6, distractor:2]
+    perturb: list[str] = field(default_factory=list)
+    # sync: ask for a chunk when the last is used up and wait; async: ask for the next while
+    # the current one runs and blend where they overlap (vla/serving/chunking.py)
+    execution: str = "sync"
+    # a running `vla serve` (ws://HOST:PORT) to act through instead of loading policy.path here;
+    # api_key when it asks for one
+    server: str | None = None
+    api_key: str | None = None
     videos: int = 2  # episodes recorded per robot x task (training phrasings)
     latency_ms: float | None = None  # simulated inference latency; -1 uses the measured one
     device: str = "auto"  # auto | cpu | cuda: where the policy server runs
@@ -60,7 +74,19 @@ class EvalConfig:
         _, self.robots, self.tasks = suites.checked_cells(
             self.suite, self.robots, self.tasks, self.episodes, self.workers
         )
-        if self.policy_path != EXPERT and not Path(self.policy_path).exists():
+        from vla.serving.chunking import MODES
+
+        if self.execution not in MODES:
+            raise ValueError(f"execution must be one of {MODES}, got {self.execution!r}")
+        if self.execution == "async" and self.latency_ms is not None and self.latency_ms < 0:
+            raise ValueError("execution=async runs on a simulated latency: set latency_ms >= 0")
+        if self.server is not None:
+            if not str(self.server).startswith(("ws://", "wss://")):
+                raise ValueError(
+                    f"server= is a URL such as ws://127.0.0.1:8000, got {self.server!r}"
+                )
+            self.policy_path = self.server if self.policy_path == EXPERT else self.policy_path
+        elif self.policy_path != EXPERT and not Path(self.policy_path).exists():
             raise FileNotFoundError(
                 f"no checkpoint at {self.policy_path}; train one with `vla train`, or use policy.path=expert"
             )
@@ -79,14 +105,24 @@ class EvalConfig:
             for c in self.combinations:
                 language.parse_combination(c)  # a clear error for a bad one
             self.conditions.append("combination")
+        from vla.envs import perturbations
+
+        for p in perturbations.parse_all(self.perturb):
+            if p.kind == "distractor" and self.suite != "tabletop":
+                raise ValueError("perturb=distractor is the tabletop's: Meta-World has none")
+            self.conditions.append(f"perturb:{p.name}")
 
 
 def identity(cfg: EvalConfig) -> dict:
     """What makes two evaluations' episodes interchangeable (robots, tasks and the episode
     count may grow between reruns: the job keys tell those apart)."""
-    policy = EXPERT if cfg.policy_path == EXPERT else resume.weights_hash(cfg.policy_path)
+    if cfg.server:
+        policy = f"served at {cfg.server}"
+    else:
+        policy = EXPERT if cfg.policy_path == EXPERT else resume.weights_hash(cfg.policy_path)
     return {
         "policy": policy,
+        "execution": cfg.execution,
         "image_size": cfg.image_size,
         "latency_ms": cfg.latency_ms,
         "n_action_steps": cfg.n_action_steps,
@@ -169,7 +205,19 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
             )
         server, n_steps, size = None, 1, cfg.image_size or 128
         privileged, controls = False, {}
-        if cfg.policy_path != EXPERT:
+        horizon = None
+        if cfg.server:  # a `vla serve` somewhere: its metadata says what it serves
+            from vla.serving.client import PolicyClient
+
+            with PolicyClient(cfg.server, cfg.api_key) as client:
+                meta = client.metadata
+            server = cfg.server
+            info = {
+                "n_action_steps": meta["n_action_steps"], "horizon": meta["chunk_length"],
+                "image_size": meta["image_size"], "robots": list(meta["robots"]),
+                "schemas": meta["robots"],
+            }  # fmt: skip
+        elif cfg.policy_path != EXPERT:
             import torch
 
             gpu = torch.cuda.is_available() and cfg.device != "cpu"
@@ -179,7 +227,9 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
                 num_cpus=0, num_gpus=1 if gpu else 0, max_concurrency=1000
             ).remote(str(Path(cfg.policy_path).resolve()), "cuda" if gpu else "cpu")
             info = ray.get(server.config.remote())
+        if server is not None:
             n_steps, size = info["n_action_steps"], cfg.image_size or info["image_size"]
+            horizon = info["horizon"]
             privileged = info.get("privileged_target", False)
             controls = {r: control_of(s) for r, s in info["schemas"].items()}
             if cfg.n_action_steps is not None:
@@ -206,6 +256,9 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
                 cfg.latency_ms is not None and cfg.latency_ms < 0,
                 privileged,
                 controls,
+                execution=cfg.execution,
+                horizon=horizon,
+                api_key=cfg.api_key,
             )
 
         pool = ActorPool(make_worker, cfg.workers)
@@ -241,7 +294,7 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
         peak_mb = max(ray.get([a.peak_rss_mb.remote() for a in pool.actors]), default=0.0)
         if bar:
             bar.close()
-        batching = ray.get(server.stats.remote()) if server is not None else None
+        batching = ray.get(server.stats.remote()) if server is not None and not cfg.server else None
     else:
         restarts, batching, peak_mb = 0, None, None
 
@@ -259,7 +312,9 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
             "worker_peak_rss_mb": peak_mb,  # the largest env worker's resident memory
             "policy_batching": batching,
             "latency_ms": cfg.latency_ms,
+            "execution": cfg.execution,
             "combinations": list(cfg.combinations),
+            **({"perturbation_draws": DRAWS_NOTE} if cfg.perturb else {}),
             **({"test_phrasings_sha256": test_fingerprint()} if "test" in cfg.conditions else {}),
         },
     )

@@ -22,6 +22,24 @@ LABELS = {
 }
 
 
+def label(condition: str) -> str:
+    """A condition's name in the report; a perturbation's says its kind and magnitude."""
+    if condition.startswith("perturb:"):
+        from vla.envs import perturbations
+
+        p = perturbations.parse(condition.removeprefix("perturb:"))
+        return f"perturbed: {p.kind} {p.magnitude:g} {perturbations.UNITS[p.kind]}"
+    return LABELS[condition]
+
+
+def ordered_conditions(records: list[dict]) -> list[str]:
+    """The language conditions in their fixed order, then the perturbations as first run."""
+    present = dict.fromkeys(r["condition"] for r in records)
+    return [c for c in CONDITIONS if c in present] + [
+        c for c in present if c.startswith("perturb:")
+    ]
+
+
 def cells(records: list[dict], condition: str) -> list[dict]:
     tally = defaultdict(lambda: [0, 0])
     groups = {}
@@ -89,9 +107,7 @@ def summary(rows: list[dict]) -> dict:
 
 
 def write(output: Path, records: list[dict], meta: dict) -> dict:
-    by_condition = {
-        c: cells(records, c) for c in CONDITIONS if any(r["condition"] == c for r in records)
-    }
+    by_condition = {c: cells(records, c) for c in ordered_conditions(records)}
     results = {
         **meta,
         "cells": by_condition.get("train", []),
@@ -109,11 +125,38 @@ def write(output: Path, records: list[dict], meta: dict) -> dict:
     return results
 
 
+def perturbation_table(results: dict) -> list[str]:
+    """Success under each perturbation beside the unperturbed figure (training phrasings, the
+    same seeds), and the share of it that remains."""
+    blocks = results["conditions"]
+    names = [c for c in blocks if c.startswith("perturb:")]
+    if not names or "train" not in blocks:
+        return []
+    base = blocks["train"]["mean_success"]
+    lines = [
+        "## Perturbations beside the unperturbed scenes",
+        "",
+        "| condition | episodes | mean success | pooled 95% CI | share of unperturbed |",
+        "| --- | --- | --- | --- | --- |",
+        f"| unperturbed | {blocks['train']['episodes']} | {100 * base:.1f}% | "
+        f"{100 * blocks['train']['pooled_ci95'][0]:.0f}-{100 * blocks['train']['pooled_ci95'][1]:.0f}% | 100% |",
+    ]
+    for c in names:
+        b = blocks[c]
+        share = f"{100 * b['mean_success'] / base:.0f}%" if base else "-"
+        lo, hi = b["pooled_ci95"]
+        lines.append(
+            f"| {label(c)} | {b['episodes']} | {100 * b['mean_success']:.1f}% | "
+            f"{100 * lo:.0f}-{100 * hi:.0f}% | {share} |"
+        )
+    return lines + [""]
+
+
 def markdown(results: dict) -> str:
-    lines = [f"# Evaluation of `{results.get('policy')}`", ""]
+    lines = [f"# Evaluation of `{results.get('policy')}`", "", *perturbation_table(results)]
     for condition, block in results["conditions"].items():
         lines += [
-            f"## {LABELS[condition]}: mean success {100 * block['mean_success']:.1f}% over {block['episodes']} episodes",
+            f"## {label(condition)}: mean success {100 * block['mean_success']:.1f}% over {block['episodes']} episodes",
             "",
             "| robot | task | episodes | successes | success | 95% CI (Wilson) |",
             "| --- | --- | --- | --- | --- | --- |",
@@ -186,7 +229,7 @@ def chart(path: Path, by_condition: dict, title: str) -> None:
             width,
             yerr=100 * np.stack([lo, hi]),
             capsize=3,
-            label=LABELS[condition],
+            label=label(condition),
         )
     ax.set_xticks(np.arange(len(names)) + width * (len(by_condition) - 1) / 2, names, fontsize=8)
     ax.set_ylabel("success % (95% Wilson CI)")

@@ -7,7 +7,7 @@ import asyncio
 import os
 import resource
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 
 import ray
 
@@ -81,6 +81,9 @@ class EvalWorker:
         privileged_target: bool = False,
         controls: dict[str, str] | None = None,
         max_envs: int = 4,
+        execution: str = "sync",
+        horizon: int | None = None,
+        api_key: str | None = None,
     ):
         from vla import suites
 
@@ -89,6 +92,9 @@ class EvalWorker:
         self.privileged = privileged_target
         self.controls = controls or {}  # robot -> the env control its policy was trained on
         self.latency, self.measured = latency_s, measured_latency
+        # sync | async (vla/serving/chunking.py); `server` a Ray actor or a ws:// URL
+        self.execution, self.horizon = execution, horizon or n_action_steps
+        self.api_key, self._client = api_key, None
         # a few envs, the most recently used: episodes come cell by cell, and a worker that
         # kept one env per cell held ~4.6 GB over Meta-World's 50 tasks
         self.envs: OrderedDict = OrderedDict()
@@ -97,17 +103,18 @@ class EvalWorker:
     def pid(self) -> int:
         return os.getpid()
 
-    def _env(self, robot, task, images: bool):
+    def _env(self, robot, task, images: bool, distractors: int = 0):
         """The scripted expert reads state, not pixels: skip rendering unless a video is wanted."""
-        key = (robot, task, images)
+        key = (robot, task, images) + ((distractors,) if distractors else ())
         if key in self.envs:
             self.envs.move_to_end(key)
             return self.envs[key]
         while len(self.envs) >= self.max_envs:
             self.envs.popitem(last=False)[1].close()
         control = self.controls.get(robot, self.suite.controls[0])
+        extra = {"distractors": distractors} if distractors else {}
         self.envs[key] = self.suite.make(
-            robot, task, image_size=self.image_size, image_obs=images, control=control
+            robot, task, image_size=self.image_size, image_obs=images, control=control, **extra
         )
         return self.envs[key]
 
@@ -119,29 +126,58 @@ class EvalWorker:
         """The most memory this worker process has held resident, MB (Linux reports KB)."""
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+    def _predict(self, robot: str):
+        """obs -> a chunk, from the Ray policy server or a `vla serve` at a URL."""
+        if isinstance(self.server, str):
+            from vla.serving.client import PolicyClient
+
+            if self._client is None:
+                self._client = PolicyClient(self.server, self.api_key)
+            return lambda obs: self._client.infer({**obs, "robot": robot})["actions"]
+        return lambda obs: ray.get(self.server.predict.remote(obs, robot))
+
     def _policy_act(self, env, robot, held: list):
         """`held` collects the simulated seconds the world ran on while the policy thought."""
-        queue: deque = deque()
+        from vla.serving.chunking import ChunkExecutor
 
-        def act(obs):
-            if not queue:
-                start = time.perf_counter()
-                chunk = ray.get(self.server.predict.remote(obs, robot))
-                wait = time.perf_counter() - start if self.measured else self.latency
-                if wait:
-                    env.policy_took(wait)  # the world moves on while the policy thinks
-                    held.append(wait)
-                queue.extend(chunk[: self.n])
-            return queue.popleft()
+        predict = self._predict(robot)
+        measured = {"s": 0.0}
 
-        return act
+        def timed(obs):
+            start = time.perf_counter()
+            chunk = predict(obs)
+            measured["s"] = time.perf_counter() - start
+            return chunk
+
+        def wait(seconds):
+            seconds = measured["s"] if self.measured else seconds
+            if seconds:
+                env.policy_took(seconds)  # the world moves on while the policy thinks
+                held.append(seconds)
+
+        return ChunkExecutor(
+            timed, self.n, self.horizon, self.execution,
+            latency_s=self.latency or 0.0, fps=env.unwrapped.embodiment.control_hz,
+            on_wait=wait, measured=self.measured,
+        )  # fmt: skip
 
     def run(self, job: dict) -> dict:
         from vla import rollout
         from vla.envs import wrappers
 
+        options = dict(job.get("scene") or {})  # the combination condition fixes the scene
+        distractors = 0
+        if job["condition"].startswith("perturb:"):  # drawn from the seed, not the training salt
+            from vla.envs import perturbations as perturb
+
+            spec = perturb.parse(job["condition"].removeprefix("perturb:"))
+            options["perturb"] = perturb.draw([spec], job["seed"], perturb.EVAL_SALT)
+            distractors = int(spec.magnitude) if spec.kind == "distractor" else 0
         env = self._env(
-            job["robot"], job["task"], images=self.server is not None or job.get("video", False)
+            job["robot"],
+            job["task"],
+            images=self.server is not None or job.get("video", False),
+            distractors=distractors,
         )
         if self.privileged:  # the diagnosis policy is told where the named cube lies
             env = wrappers.PrivilegedTarget(env)
@@ -157,12 +193,11 @@ class EvalWorker:
         else:
             env = wrappers.LatencyInTheLoop(env)
             act = self._policy_act(env, job["robot"], held)
-        scene = job.get("scene")  # the combination condition fixes what the seed would draw
         result = rollout.run_episode(
-            env, act, job["seed"], options=scene, record=job.get("video", False)
+            env, act, job["seed"], options=options or None, record=job.get("video", False)
         )
         result["condition"] = job["condition"]
-        if scene:
+        if job.get("scene"):
             result["combination"] = job["combination"]
         result["policy_wait_s"] = sum(held)
         if job.get("video"):

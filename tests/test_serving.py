@@ -1,0 +1,235 @@
+"""`vla serve` (issue 33): openpi's wire protocol over a real loopback socket, driven by our
+client and by `openpi-client` from PyPI; bad input answered without stopping the server; chunks
+run synchronously or while the next is computed."""
+
+import json
+import os
+import subprocess
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import msgpack
+import numpy as np
+import pytest
+
+from tests.conftest import REPO_ROOT
+from vla.serving import wire
+from vla.serving.chunking import ChunkExecutor
+from vla.serving.client import PolicyClient, ServerError
+from vla.serving.server import ServeOptions, ServerThread
+
+DEMO = REPO_ROOT / "checkpoints" / "demo"
+OPENPI_PYTHON = Path(os.environ.get("VLA_OPENPI_PYTHON", REPO_ROOT / ".venv-openpi/bin/python"))
+
+
+@pytest.fixture(scope="module")
+def demo_policy():
+    from vla.policies.vla_policy import VLAPolicy
+
+    policy = VLAPolicy.from_pretrained(DEMO)
+    policy.eval()
+    return policy
+
+
+def observation(policy, robot="ur5e", seed=0, size=None):
+    rng = np.random.default_rng(seed)
+    size = size or policy.config.image_size
+    return {
+        "images": {c: rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+                   for c in policy.config.cameras},
+        "state": np.linspace(-0.1, 0.1, policy.schemas[robot].state_dim).astype(np.float32),
+        "instruction": "touch the red cube",
+        "robot": robot,
+    }  # fmt: skip
+
+
+def test_the_wire_keeps_arrays_exact_and_refuses_what_it_cannot_trust():
+    message = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "n": np.int64(3), "s": "x"}
+    back = wire.unpack(wire.pack(message))
+    np.testing.assert_array_equal(back["a"], message["a"])
+    assert back["a"].dtype == np.float32 and back["n"] == 3 and back["s"] == "x"
+    forged = {b"__ndarray__": True, b"data": b"\x00" * 7, b"dtype": "<f4", b"shape": [2]}
+    for bad, says in (
+        ({**forged, b"dtype": "|O"}, "not accepted"),  # an object array would unpickle
+        (forged, "bytes, got 7"),
+        ({**forged, b"dtype": "<f4", b"shape": [-1]}, "bad array shape"),
+    ):
+        with pytest.raises(wire.WireError, match=says):
+            wire.unpack(msgpack.packb(bad, use_bin_type=True))
+    with pytest.raises(wire.WireError, match="not a msgpack"):
+        wire.unpack(b"\xc1garbage")
+    with pytest.raises(wire.WireError, match="over the limit"):
+        wire.unpack(wire.pack({"x": np.zeros(1000)}), max_bytes=100)
+    with pytest.raises(TypeError):
+        wire.pack({"x": np.array([object()])})
+
+
+def test_served_actions_are_the_in_process_ones_and_healthz_answers(demo_policy):
+    obs = observation(demo_policy)
+    local = demo_policy.infer(obs)["actions"]
+    with ServerThread(demo_policy) as server, PolicyClient(server.url) as client:
+        meta = client.metadata
+        assert sorted(meta["robots"]) == demo_policy.robots and meta["chunk_length"] == 8
+        assert meta["image_size"] == demo_policy.config.image_size
+        reply = client.infer(obs)
+        np.testing.assert_allclose(reply["actions"], local, atol=1e-5)
+        assert {"infer_ms", "queue_ms", "batch_size", "total_ms"} <= set(reply["server_timing"])
+        # an image of another size is resized as in-process inference resizes it
+        big = observation(demo_policy, size=2 * demo_policy.config.image_size)
+        np.testing.assert_allclose(
+            client.infer(big)["actions"], demo_policy.infer(big)["actions"], atol=1e-5
+        )
+        health = urllib.request.urlopen(server.url.replace("ws://", "http://") + "/healthz")
+        assert health.status == 200 and health.read() == b"OK\n"
+        assert server.server.options.host == "127.0.0.1"  # loopback unless told otherwise
+
+
+def test_bad_requests_get_their_error_and_the_server_serves_on(demo_policy):
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    good = observation(demo_policy)
+    options = ServeOptions(port=0, max_message_mb=0.5)
+    with ServerThread(demo_policy, options) as server:
+        bad = {
+            "not msgpack": b"\xc1\x00\x01",
+            "a text frame": "hello",
+            "a list": wire.pack([1, 2, 3]),
+            "missing keys": wire.pack({"state": good["state"], "robot": "ur5e"}),
+            "unknown robot": wire.pack({**good, "robot": "r2d2"}),
+            "wrong image shape": wire.pack(
+                {**good, "images": {c: np.zeros((8, 8), np.uint8) for c in good["images"]}}
+            ),
+            "wrong state size": wire.pack({**good, "state": np.zeros(3, np.float32)}),
+            "float images": wire.pack(
+                {**good, "images": {c: im.astype(np.float32) for c, im in good["images"].items()}}
+            ),
+        }
+        said = {}
+        for name, message in bad.items():
+            with connect(server.url, max_size=None) as ws:
+                ws.recv()  # metadata
+                ws.send(message)
+                said[name] = ws.recv(timeout=30)
+                with pytest.raises(ConnectionClosed) as closed:
+                    ws.recv(timeout=30)
+            assert closed.value.rcvd.code == 1011, name
+        for name, text in said.items():
+            assert isinstance(text, str) and text.startswith("vla serve could not answer"), name
+        assert "Did you mean" in said["unknown robot"] or "r2d2" in said["unknown robot"]
+        assert "lacks ['images', 'instruction']" in said["missing keys"]
+        assert "uint8" in said["float images"] and "shape" in said["wrong state size"]
+        # too large: websockets closes it (1009) before anything is decoded
+        with connect(server.url, max_size=None) as ws:
+            ws.recv()
+            ws.send(b"\x00" * (1 << 20))
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=30)
+        assert closed.value.rcvd.code == 1009
+        with connect(server.url, max_size=None) as ws:  # a client that vanishes mid-request
+            ws.recv()
+            ws.send(wire.pack(good))
+        with PolicyClient(server.url) as client:  # everyone else is still served
+            assert client.infer(good)["actions"].shape == (8, 5)
+            with pytest.raises(ServerError, match="r2d2"):
+                client.infer({**good, "robot": "r2d2"})
+        assert server.server.errors == len(bad) + 1
+
+
+def test_a_token_is_required_when_set(demo_policy):
+    good = observation(demo_policy)
+    with ServerThread(demo_policy, ServeOptions(port=0, token="s3cret")) as server:
+        with pytest.raises(Exception, match="401"):
+            PolicyClient(server.url)
+        with pytest.raises(Exception, match="401"):
+            PolicyClient(server.url, api_key="wrong")
+        with PolicyClient(server.url, api_key="s3cret") as client:
+            assert client.infer(good)["actions"].shape == (8, 5)
+        health = urllib.request.urlopen(server.url.replace("ws://", "http://") + "/healthz")
+        assert health.status == 200  # health needs no token
+
+
+def test_requests_that_arrive_together_share_a_forward_pass(demo_policy):
+    options = ServeOptions(port=0, max_batch=8, batch_window_ms=50.0)
+    with ServerThread(demo_policy, options) as server:
+        clients = [PolicyClient(server.url) for _ in range(4)]
+        replies = [None] * 4
+
+        def ask(i):
+            replies[i] = clients[i].infer(observation(demo_policy, seed=i))
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        for i, reply in enumerate(replies):  # batched, yet each its own answer
+            expected = demo_policy.infer(observation(demo_policy, seed=i))["actions"]
+            np.testing.assert_allclose(reply["actions"], expected, atol=1e-5)
+        assert server.server.batcher.stats.largest > 1
+        for c in clients:
+            c.close()
+
+
+@pytest.mark.skipif(
+    not OPENPI_PYTHON.exists(),
+    reason=f"no openpi-client venv at {OPENPI_PYTHON}: `make openpi-client` makes it",
+)
+def test_openpi_client_from_pypi_drives_vla_serve(demo_policy):
+    obs = observation(demo_policy)
+    with ServerThread(demo_policy, ServeOptions(port=0, token="k")) as server:
+        out = subprocess.run(
+            [str(OPENPI_PYTHON), str(REPO_ROOT / "tests/openpi_client_check.py"), server.url,
+             "ur5e", str(demo_policy.config.image_size), str(len(obs["state"])), "k"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["robots"] == demo_policy.robots and got["chunk_length"] == 8
+    np.testing.assert_allclose(got["actions"], demo_policy.infer(obs)["actions"], atol=1e-5)
+    assert "infer_ms" in got["timing"] and "r2d2" in got["error"]
+
+
+def chunks_from(step_of):
+    """A predictor whose chunk says which step each action was meant for, from `step_of`."""
+
+    def predict(obs):
+        return np.array([[step_of(obs) + i] for i in range(8)], np.float32)
+
+    return predict
+
+
+def test_sync_execution_waits_and_async_runs_on_while_it_thinks():
+    waits = {"sync": [], "async": []}
+    runs = {}
+    for mode in ("sync", "async"):
+        run = ChunkExecutor(chunks_from(lambda o: o["t"]), 4, 8, mode, latency_s=0.4, fps=10,
+                            on_wait=waits[mode].append)  # fmt: skip
+        runs[mode] = [float(run({"t": run.step})[0]) for _ in range(24)]
+        runs[mode + "_asked"] = run.requests
+    # sync: every chunk of 4 waits 0.4 s of held commands; async (latency = a whole
+    # n_action_steps) waits only for its first answer, then each lands as the queue runs out
+    assert waits["sync"] == [0.4] * 6 and waits["async"] == [0.4]
+    assert runs["async"][8:] == [float(s) for s in range(12, 28)]  # on time, never stale
+    zero = ChunkExecutor(chunks_from(lambda o: o["t"]), 4, 8, "async", latency_s=0.0, fps=10)
+    assert [float(zero({"t": zero.step})[0]) for _ in range(12)] == [float(s) for s in range(12)]
+
+
+def test_async_blends_where_chunks_overlap_instead_of_jumping():
+    """The next chunk says 1.0 where the last said 0.0: the queued actions ease into it."""
+    level = {"v": 0.0}
+
+    def predict(obs):
+        chunk = np.full((8, 1), level["v"], np.float32)
+        level["v"] = 1.0
+        return chunk
+
+    run = ChunkExecutor(predict, 4, 8, "async", latency_s=0.2, fps=10)
+    actions = [float(run({})[0]) for _ in range(12)]
+    assert actions[:6] == [0.0] * 6 and actions[-1] == 1.0
+    steps = np.diff(actions)
+    assert steps.max() < 0.5 and (steps >= 0).all(), actions  # no jump, never back
+    with pytest.raises(ValueError, match="simulated latency"):
+        ChunkExecutor(predict, 4, 8, "async", measured=True)
