@@ -233,3 +233,35 @@ def test_async_blends_where_chunks_overlap_instead_of_jumping():
     assert steps.max() < 0.5 and (steps >= 0).all(), actions  # no jump, never back
     with pytest.raises(ValueError, match="simulated latency"):
         ChunkExecutor(predict, 4, 8, "async", measured=True)
+
+
+# Six demo-policy episodes and a Ray policy server (minutes on 2 busy cores): CI's slow step.
+# test_served_actions_are_the_in_process_ones checks the served actions fast.
+@pytest.mark.slow
+def test_eval_through_the_server_repeats_the_in_process_episodes(
+    demo_policy, ray_cluster, tmp_path
+):
+    """`vla eval server=ws://...`: the same seeds give the same episodes as the policy loaded
+    in-process (batching cannot change a lone request's answer), and async execution runs."""
+    from vla.evaluation.evaluate import EvalConfig, evaluate
+
+    common = dict(robots=["ur5e"], tasks=["reach"], episodes=2, workers=1, videos=0,
+                  language_checks=False, progress=False)  # fmt: skip
+    local = evaluate(EvalConfig(policy_path=str(DEMO), output=str(tmp_path / "local"), **common))
+    with ServerThread(demo_policy) as server:
+        served = evaluate(EvalConfig(policy_path="expert", server=server.url,
+                                     output=str(tmp_path / "served"), **common))  # fmt: skip
+        late = evaluate(EvalConfig(policy_path="expert", server=server.url, execution="async",
+                                   latency_ms=200.0, output=str(tmp_path / "async"), **common))  # fmt: skip
+
+    def episodes(output):
+        lines = (tmp_path / output / "episodes.jsonl").read_text().splitlines()
+        return sorted((r["seed"], r["success"], r["length"]) for r in map(json.loads, lines))
+
+    assert episodes("served") == episodes("local")
+    assert served["cells"][0]["successes"] == local["cells"][0]["successes"]
+    assert served["policy"] == server.url and late["execution"] == "async"
+    assert all(
+        r["policy_wait_s"] > 0
+        for r in map(json.loads, (tmp_path / "async" / "episodes.jsonl").read_text().splitlines())
+    )
