@@ -131,7 +131,7 @@ def test_layout_does_not_give_the_target_away(robot, task):
     rob, tsk = robots.get(robot), tasks.get(task)
     base = np.array(rob.base_pos[:2])
     nearest_base = nearest_centre = 0
-    n = 300
+    n = 200
     for seed in range(n):
         rng = np.random.default_rng(seed)
         episode = tsk.sample(rng)

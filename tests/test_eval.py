@@ -180,7 +180,7 @@ def test_policy_eval_runs_through_one_batching_server(ray_cluster, tiny_checkpoi
         policy_path=str(tiny_checkpoint),
         robots=ROBOTS,
         tasks=["reach"],
-        episodes=2,
+        episodes=1,  # one per robot: two workers ask at once (an untrained policy runs long)
         output=str(tmp_path / "ev"),
         workers=2,
         videos=1,
@@ -190,7 +190,7 @@ def test_policy_eval_runs_through_one_batching_server(ray_cluster, tiny_checkpoi
     )
     results = evaluate(cfg)
     records = lines(cfg.output)
-    assert len(records) == 4 and len(results["cells"]) == 2
+    assert len(records) == 2 and len(results["cells"]) == 2
     batching = results["policy_batching"]
     chunks = [-(-r["length"] // 4) for r in records]  # 4 actions run per predicted chunk
     assert batching["requests"] == sum(chunks)
