@@ -42,19 +42,19 @@ def test_results_merge_keeps_other_sections_of_the_same_machine(tmp_path):
         results.read(tmp_path / "other.json")
 
 
-def test_inference_and_train_write_json_and_the_page(vla_exe, tmp_path):
+def test_inference_and_train_write_json_and_the_page(tmp_path):
+    from vla.cli import main  # in this process: what the script runs, no interpreter start
+
     out, page = tmp_path / "bench.json", tmp_path / "benchmarks.md"
     common = [TINY, "repeats=2", "warmup=1", f"output={out}"]
-    done = run(
-        vla_exe, "benchmark", "inference", *common,
+    assert main([
+        "benchmark", "inference", *common,
         "inference.settings=[tiny]", "inference.heads=[bins,chunk]", "inference.modes=[eager,bf16]",
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    done = run(
-        vla_exe, "benchmark", "train", *common, f"markdown={page}",
+    ]) == 0  # fmt: skip
+    assert main([
+        "benchmark", "train", *common, f"markdown={page}",
         "train.settings=[tiny]", "train.modes=[fp32,bf16]", "train.batch_size=4",
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    ]) == 0  # fmt: skip
     data = results.read(out)
     inference, train = data["sections"]["inference"], data["sections"]["train"]
     rows = {(r["head"], r["mode"]): r for r in inference["rows"]}

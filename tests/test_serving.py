@@ -81,8 +81,8 @@ def test_served_actions_are_the_in_process_ones_and_healthz_answers(demo_policy)
         np.testing.assert_allclose(
             client.infer(big)["actions"], demo_policy.infer(big)["actions"], atol=1e-5
         )
-        health = urllib.request.urlopen(server.url.replace("ws://", "http://") + "/healthz")
-        assert health.status == 200 and health.read() == b"OK\n"
+        with urllib.request.urlopen(server.url.replace("ws://", "http://") + "/healthz") as health:
+            assert health.status == 200 and health.read() == b"OK\n"
         assert server.server.options.host == "127.0.0.1"  # loopback unless told otherwise
 
 
@@ -147,8 +147,9 @@ def test_a_token_is_required_when_set(demo_policy):
             PolicyClient(server.url, api_key="wrong")
         with PolicyClient(server.url, api_key="s3cret") as client:
             assert client.infer(good)["actions"].shape == (8, 5)
-        health = urllib.request.urlopen(server.url.replace("ws://", "http://") + "/healthz")
-        assert health.status == 200  # health needs no token
+        url = server.url.replace("ws://", "http://") + "/healthz"
+        with urllib.request.urlopen(url) as health:
+            assert health.status == 200  # health needs no token
 
 
 def test_requests_that_arrive_together_share_a_forward_pass(demo_policy):
@@ -265,3 +266,37 @@ def test_eval_through_the_server_repeats_the_in_process_episodes(
         r["policy_wait_s"] > 0
         for r in map(json.loads, (tmp_path / "async" / "episodes.jsonl").read_text().splitlines())
     )
+
+
+def test_vla_serve_refuses_a_missing_checkpoint(capsys):
+    from vla.cli import main
+
+    assert main(["serve", "policy.path=/no/such/ckpt"]) == 2
+    assert "serve one with policy.path=CKPT" in capsys.readouterr().err
+
+
+# The console script end to end (interpreter start and a policy load, ~10 s): CI's slow step.
+@pytest.mark.slow
+def test_vla_serve_answers_then_stops_cleanly_on_sigterm(vla_exe, demo_policy):
+    import re
+    import signal
+
+    proc = subprocess.Popen(
+        [vla_exe, "serve", f"policy.path={DEMO}", "port=0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        url = None
+        for line in proc.stdout:
+            found = re.search(r"serving on (ws://\S+)", line)
+            if found:
+                url = found.group(1)
+                break
+        assert url and url.startswith("ws://127.0.0.1:")
+        with PolicyClient(url) as client:
+            assert client.infer(observation(demo_policy))["actions"].shape == (8, 5)
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=60)[0]
+        assert proc.returncode == 0 and "stopped" in rest
+    finally:
+        proc.kill()

@@ -15,7 +15,7 @@ class ServeConfig(ServeOptions):
     policy_path: str | None = None  # a checkpoint directory
     device: str = "auto"  # auto | cpu | cuda
 
-    def __post_init__(self):
+    def check(self) -> None:
         from pathlib import Path
 
         if not self.policy_path or not Path(self.policy_path).is_dir():
@@ -37,6 +37,7 @@ def run(cfg) -> int:
     from vla.serving.server import PolicyServer
 
     config = build(ServeConfig, cfg)
+    config.check()
     device = config.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -137,6 +137,7 @@ class PolicyServer:
             process_request=self._check_request,
             max_size=self.max_bytes,
             compression=None,
+            close_timeout=2,  # a stop waits this long for a peer that does not close
         ) as server:
             self.port = server.sockets[0].getsockname()[1]
             if ready is not None:
