@@ -24,6 +24,9 @@ class PolicyConfig:
     head: str = "chunk"  # an action head registered in vla.policies.heads: bins | chunk | flow
     horizon: int = 8  # actions predicted per call (the chunk)
     n_action_steps: int = 8  # of those, how many select_action hands out before predicting again
+    # temporal ensembling (ACT): predict at every step and run the weighted mean of the chunks
+    # that cover it, the i-th newest weighted exp(-m i) against the oldest; null: off
+    temporal_ensemble: float | None = None
     backbone: str = "smollm2-135m"  # embedded name, local HF directory or hub id
     num_layers: int | None = None  # keep the first N decoder layers
     dtype: str = "float32"
@@ -67,6 +70,9 @@ class PolicyConfig:
             )
         if not self.cameras:
             raise ValueError("policy.cameras needs at least one camera")
+        from vla.serving.chunking import check_ensemble
+
+        check_ensemble(self.temporal_ensemble)
 
     @classmethod
     def from_dict(cls, values: dict) -> PolicyConfig:

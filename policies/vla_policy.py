@@ -10,8 +10,6 @@ one step at a time; `save_pretrained(dir)` / `VLAPolicy.from_pretrained(dir)` fo
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 import torch
 from torch import nn
@@ -70,7 +68,7 @@ class VLAPolicy(nn.Module):
         self._check_head_reads_what_is_for_it()
         self._set_mode()
         self.run = BackboneRunner(self.lm)
-        self._queue: deque = deque()
+        self._executor = None  # vla.serving.chunking.ChunkExecutor of the current episode
         self._queue_robot = None
 
     def _checked_stats(self, stats: dict) -> dict:
@@ -242,15 +240,22 @@ class VLAPolicy(nn.Module):
         return self.infer(obs, robot)["actions"]
 
     def select_action(self, obs: dict, robot: str | None = None) -> np.ndarray:
-        """The next action, predicting a new chunk when the last one's n_action_steps are used."""
+        """The next action, predicting a new chunk when the last one's n_action_steps are used
+        (or at every step, with temporal ensembling)."""
+        from vla.serving.chunking import ChunkExecutor
+
         robot = robot or obs.get("robot")
-        if not self._queue or self._queue_robot != robot:
-            self._queue = deque(self.predict_action_chunk(obs, robot)[: self.config.n_action_steps])
+        if self._executor is None or self._queue_robot != robot:
+            c = self.config
+            self._executor = ChunkExecutor(
+                lambda o: self.predict_action_chunk(o, robot),
+                c.n_action_steps, c.horizon, ensemble=c.temporal_ensemble,
+            )  # fmt: skip
             self._queue_robot = robot
-        return self._queue.popleft()
+        return self._executor(obs)
 
     def reset(self) -> None:
-        self._queue.clear()
+        self._executor = None
         self._queue_robot = None
 
     def check_embodiment(self, schema: Embodiment) -> None:

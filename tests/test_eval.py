@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -197,6 +198,12 @@ def test_policy_eval_runs_through_one_batching_server(ray_cluster, tiny_checkpoi
     # latency in the loop: the world ran on 100 ms for every chunk the policy was asked for
     for record, n in zip(records, chunks, strict=True):
         assert record["policy_wait_s"] == pytest.approx(0.1 * n)
+    # temporal ensembling, turned on for a checkpoint trained without it: a chunk every step
+    ensembled = evaluate(replace(cfg, robots=ROBOTS[:1], workers=1, videos=0, latency_ms=None,
+                                 temporal_ensemble=0.01, output=str(tmp_path / "ens")))  # fmt: skip
+    assert ensembled["policy_batching"]["requests"] == lines(tmp_path / "ens")[0]["length"]
+    with pytest.raises(ValueError, match="weight decay >= 0"):
+        replace(cfg, temporal_ensemble=-0.5)
     with pytest.raises(ValueError, match="not trained for"):
         evaluate(
             EvalConfig(

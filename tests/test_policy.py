@@ -253,6 +253,12 @@ def test_select_action_hands_out_the_chunk_step_by_step(demos, monkeypatch):
     pol.reset()
     pol.select_action(obs, "ur5e")
     assert len(calls) == 3
+    # temporal ensembling replans at every step; the first step has only its own chunk
+    pol.config.temporal_ensemble = 0.01
+    pol.reset()
+    ensembled = [pol.select_action(obs, "ur5e") for _ in range(3)]
+    assert len(calls) == 6
+    np.testing.assert_allclose(ensembled[0], real(obs, "ur5e")[0], atol=1e-6)
 
 
 @pytest.mark.parametrize("mode", ["frozen", "lora", "full"])

@@ -236,6 +236,30 @@ def test_async_blends_where_chunks_overlap_instead_of_jumping():
         ChunkExecutor(predict, 4, 8, "async", measured=True)
 
 
+def test_temporal_ensembling_averages_every_chunk_that_covers_the_step():
+    # each chunk says which step each of its actions is for: any weighting agrees on it
+    run = ChunkExecutor(chunks_from(lambda o: o["t"]), 4, 8, ensemble=0.01)
+    assert [float(run({"t": run.step})[0]) for _ in range(12)] == [float(s) for s in range(12)]
+    assert run.requests == 12  # it replans at every step
+    asked = {"n": 0}
+
+    def numbered(obs):  # the k-th chunk says k throughout
+        asked["n"] += 1
+        return np.full((8, 1), asked["n"] - 1, np.float32)
+
+    plain = ChunkExecutor(numbered, 4, 8, ensemble=0.0)
+    actions = [float(plain({})[0]) for _ in range(11)]
+    # step 3 averages chunks 0..3; step 10 the 8 chunks asked at steps 3..10 (older ones ended)
+    assert actions[3] == pytest.approx(1.5) and actions[10] == pytest.approx(6.5)
+    asked["n"] = 0
+    oldest = ChunkExecutor(numbered, 4, 8, ensemble=50.0)  # the oldest prediction wins
+    assert [float(oldest({})[0]) for _ in range(11)][10] == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="execution=sync"):
+        ChunkExecutor(numbered, 4, 8, "async", ensemble=0.01)
+    with pytest.raises(ValueError, match="weight decay >= 0"):
+        ChunkExecutor(numbered, 4, 8, ensemble=-0.5)
+
+
 # Six demo-policy episodes and a Ray policy server (minutes on 2 busy cores): CI's slow step.
 # test_served_actions_are_the_in_process_ones checks the served actions fast.
 @pytest.mark.slow

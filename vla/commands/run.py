@@ -108,6 +108,7 @@ def run(cfg) -> int:
             lambda obs: client.infer({**obs, "robot": robot})["actions"],
             meta["n_action_steps"],
             meta["chunk_length"],
+            ensemble=meta.get("temporal_ensemble"),
         )
     elif policy is None:
         act = env.expert()

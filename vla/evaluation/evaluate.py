@@ -65,6 +65,9 @@ class EvalConfig:
     ray_address: str | None = None  # None: a local Ray; or a cluster's address
     progress: bool = True
     n_action_steps: int | None = None  # actions run per predicted chunk; None: the checkpoint's
+    # temporal ensembling's weight decay (vla/serving/chunking.py): None: the checkpoint's
+    # setting; a number turns it on with that decay; -1 turns it off
+    temporal_ensemble: float | None = None
     suite: str = "tabletop"  # vla.suites: tabletop | metaworld
     conditions: list[str] = field(default_factory=list, init=False)  # from language_checks
 
@@ -80,6 +83,10 @@ class EvalConfig:
             raise ValueError(f"execution must be one of {MODES}, got {self.execution!r}")
         if self.execution == "async" and self.latency_ms is not None and self.latency_ms < 0:
             raise ValueError("execution=async runs on a simulated latency: set latency_ms >= 0")
+        if self.temporal_ensemble is not None and self.temporal_ensemble != -1:
+            from vla.serving.chunking import check_ensemble
+
+            check_ensemble(self.temporal_ensemble)
         if self.server is not None:
             if not str(self.server).startswith(("ws://", "wss://")):
                 raise ValueError(
@@ -120,13 +127,16 @@ def identity(cfg: EvalConfig) -> dict:
         policy = f"served at {cfg.server}"
     else:
         policy = EXPERT if cfg.policy_path == EXPERT else resume.weights_hash(cfg.policy_path)
-    return {
+    found = {
         "policy": policy,
         "execution": cfg.execution,
         "image_size": cfg.image_size,
         "latency_ms": cfg.latency_ms,
         "n_action_steps": cfg.n_action_steps,
     }
+    if cfg.temporal_ensemble is not None:  # so that evaluations from before it still resume
+        found["temporal_ensemble"] = cfg.temporal_ensemble
+    return found
 
 
 def job_key(job: dict) -> tuple:
@@ -205,7 +215,7 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
             )
         server, n_steps, size = None, 1, cfg.image_size or 128
         privileged, controls = False, {}
-        horizon = None
+        horizon = ensemble = None
         if cfg.server:  # a `vla serve` somewhere: its metadata says what it serves
             from vla.serving.client import PolicyClient
 
@@ -215,7 +225,7 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
             info = {
                 "n_action_steps": meta["n_action_steps"], "horizon": meta["chunk_length"],
                 "image_size": meta["image_size"], "robots": list(meta["robots"]),
-                "schemas": meta["robots"],
+                "schemas": meta["robots"], "temporal_ensemble": meta.get("temporal_ensemble"),
             }  # fmt: skip
         elif cfg.policy_path != EXPERT:
             import torch
@@ -230,6 +240,14 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
         if server is not None:
             n_steps, size = info["n_action_steps"], cfg.image_size or info["image_size"]
             horizon = info["horizon"]
+            ensemble = info.get("temporal_ensemble")
+            if cfg.temporal_ensemble is not None:
+                ensemble = None if cfg.temporal_ensemble == -1 else cfg.temporal_ensemble
+            if ensemble is not None and cfg.execution == "async":
+                raise ValueError(
+                    "temporal ensembling asks for a chunk at every step: use execution=sync "
+                    "(or temporal_ensemble=-1 to turn it off)"
+                )
             privileged = info.get("privileged_target", False)
             controls = {r: control_of(s) for r, s in info["schemas"].items()}
             if cfg.n_action_steps is not None:
@@ -259,6 +277,7 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
                 execution=cfg.execution,
                 horizon=horizon,
                 api_key=cfg.api_key,
+                ensemble=ensemble,
             )
 
         pool = ActorPool(make_worker, cfg.workers)

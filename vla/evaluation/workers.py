@@ -29,6 +29,7 @@ class PolicyServer:
         return {
             "n_action_steps": self.policy.config.n_action_steps,
             "horizon": self.policy.config.horizon,
+            "temporal_ensemble": self.policy.config.temporal_ensemble,
             "image_size": self.policy.config.image_size,
             "robots": self.policy.robots,
             "schemas": {r: s.to_dict() for r, s in self.policy.schemas.items()},
@@ -84,6 +85,7 @@ class EvalWorker:
         execution: str = "sync",
         horizon: int | None = None,
         api_key: str | None = None,
+        ensemble: float | None = None,
     ):
         from vla import suites
 
@@ -94,6 +96,7 @@ class EvalWorker:
         self.latency, self.measured = latency_s, measured_latency
         # sync | async (vla/serving/chunking.py); `server` a Ray actor or a ws:// URL
         self.execution, self.horizon = execution, horizon or n_action_steps
+        self.ensemble = ensemble  # temporal ensembling's weight decay, None: off
         self.api_key, self._client = api_key, None
         # a few envs, the most recently used: episodes come cell by cell, and a worker that
         # kept one env per cell held ~4.6 GB over Meta-World's 50 tasks
@@ -158,7 +161,7 @@ class EvalWorker:
         return ChunkExecutor(
             timed, self.n, self.horizon, self.execution,
             latency_s=self.latency or 0.0, fps=env.unwrapped.embodiment.control_hz,
-            on_wait=wait, measured=self.measured,
+            on_wait=wait, measured=self.measured, ensemble=self.ensemble,
         )  # fmt: skip
 
     def run(self, job: dict) -> dict:

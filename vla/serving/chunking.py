@@ -10,6 +10,10 @@ per call, for `vla.rollout.run_episode`.
   it overlaps the actions still queued the two are blended, moving linearly from the old
   chunk's to the new one's, so that chunks join without a jump. If the queue runs dry first,
   the robot holds its last command until the answer comes.
+- `ensemble=m` (sync only; temporal ensembling as in ACT): ask for a chunk at every step and run
+  the weighted mean of every chunk's action for this step, the oldest weighted exp(0), the i-th
+  newer one exp(-m i), so that each step's action is a consensus of up to `horizon`
+  predictions rather than the open-loop tail of one.
 
 Latency is simulated in control steps here (`latency_s` at the env's rate: what evaluation
 measures); `predict` may be in-process or a remote server.
@@ -38,13 +42,22 @@ class ChunkExecutor:
         threshold: int | None = None,
         on_wait: Callable[[float], None] | None = None,
         measured: bool = False,
+        ensemble: float | None = None,
     ):
         """`measured`: sync mode reports every request to `on_wait` (which substitutes the
-        time it really took); async needs a fixed simulated latency."""
+        time it really took); async needs a fixed simulated latency. `ensemble`: temporal
+        ensembling's weight decay m (None: off)."""
         if mode not in MODES:
             raise ValueError(f"execution must be one of {MODES}, got {mode!r}")
         if measured and mode == "async":
             raise ValueError("execution=async runs on a simulated latency: set latency_ms >= 0")
+        check_ensemble(ensemble)
+        if ensemble is not None and mode == "async":
+            raise ValueError(
+                "temporal_ensemble averages a chunk asked at every step: use execution=sync"
+            )
+        self.ensemble = ensemble
+        self.chunks: deque = deque()  # ensemble: (step asked, chunk), the oldest first
         self.predict, self.n, self.mode, self.measured = predict, n_action_steps, mode, measured
         self.latency_s, self.fps = max(0.0, latency_s), fps
         self.delay = math.ceil(self.latency_s * fps - 1e-9)  # control steps an answer takes
@@ -60,6 +73,8 @@ class ChunkExecutor:
         self.requests = self.waits = 0
 
     def __call__(self, obs: dict) -> np.ndarray:
+        if self.ensemble is not None:
+            return self._ensembled(obs)
         if self.mode == "sync":
             if not self.queue:
                 chunk = self._ask(obs)
@@ -71,6 +86,19 @@ class ChunkExecutor:
         self.step += 1
         self.pops += 1
         return self.queue.popleft()
+
+    def _ensembled(self, obs) -> np.ndarray:
+        chunk = self._ask(obs)
+        if self.latency_s or self.measured:
+            self.on_wait(self.latency_s)
+        self.chunks.append((self.step, chunk))
+        while self.step - self.chunks[0][0] >= len(self.chunks[0][1]):
+            self.chunks.popleft()  # every action of it is for a step already run
+        actions = np.stack([c[self.step - asked] for asked, c in self.chunks])
+        weights = np.exp(-self.ensemble * np.arange(len(actions)))
+        self.step += 1
+        self.pops += 1
+        return (weights @ actions / weights.sum()).astype(np.float32)
 
     def _ask(self, obs) -> np.ndarray:
         self.requests += 1
@@ -108,4 +136,13 @@ class ChunkExecutor:
 
     def reset(self) -> None:
         self.queue.clear()
+        self.chunks.clear()
         self.pending, self.step, self.pops = None, 0, 0
+
+
+def check_ensemble(ensemble: float | None) -> None:
+    if ensemble is not None and not (ensemble >= 0 and math.isfinite(ensemble)):
+        raise ValueError(
+            f"temporal_ensemble is a weight decay >= 0 (0: a plain mean; ACT uses 0.01) or "
+            f"null for off, got {ensemble!r}"
+        )

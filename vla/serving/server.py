@@ -48,6 +48,7 @@ def metadata(policy) -> dict:
         "image_size": c.image_size,
         "chunk_length": c.horizon,
         "n_action_steps": c.n_action_steps,
+        "temporal_ensemble": c.temporal_ensemble,
         "observation": "images {camera: uint8 (H, W, 3)}, state, instruction, robot",
     }
 
