@@ -363,6 +363,22 @@ def test_splits_are_disjoint_and_stable(dataset):
     assert a.isdisjoint(b) and len(a | b) == 40 and len(b) > 0
 
 
+def test_episodes_per_task_keeps_the_lowest_seeds_of_each_cell_and_all_validation(dataset):
+    root, _ = dataset
+    full = EpisodeDataset(root, split="train", val_fraction=0.25)
+    two = EpisodeDataset(root, split="train", val_fraction=0.25, episodes_per_task=2)
+    cells: dict = {}
+    for e in full.episodes:
+        cells.setdefault((e["robot"], e["task"]), []).append(e["seed"])
+    expected = {(*cell, s) for cell, seeds in cells.items() for s in sorted(seeds)[:2]}
+    assert {(e["robot"], e["task"], e["seed"]) for e in two.episodes} == expected
+    assert len(two) < len(full)
+    val = EpisodeDataset(root, split="val", val_fraction=0.25, episodes_per_task=1)
+    assert len(val.episodes) == len(EpisodeDataset(root, split="val", val_fraction=0.25).episodes)
+    with pytest.raises(ValueError, match="at least 1"):
+        EpisodeDataset(root, split="train", episodes_per_task=0)
+
+
 def test_augmentation_keeps_shape_and_changes_pixels(dataset):
     root, _ = dataset
     plain = EpisodeDataset(root, split="all")

@@ -55,7 +55,10 @@ class EpisodeDataset(Dataset):
         augment: bool = False,
         cache_episodes: int | None = None,
         sources: list[Source] | None = None,
+        episodes_per_task: int | None = None,
     ):
+        """`episodes_per_task`: keep only the first N episodes (by seed) of each robot and task
+        of the split, to measure what more demonstrations buy; validation is left whole."""
         self.root = Path(root)
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -91,6 +94,8 @@ class EpisodeDataset(Dataset):
         self.episodes = [
             e for i, e in enumerate(table) if split == "all" or (i in val) == (split == "val")
         ]
+        if episodes_per_task is not None and split != "val":
+            self.episodes = first_per_task(self.episodes, episodes_per_task)
         if not self.episodes:
             raise ValueError(
                 f"no episodes in {self.root} for split={split} robots={robots} tasks={tasks}"
@@ -193,6 +198,17 @@ class EpisodeDataset(Dataset):
             "episode_index": e["episode_index"],
             "frame_index": t,
         }
+
+
+def first_per_task(episodes: list[dict], n: int) -> list[dict]:
+    """The n episodes of lowest seed of each (robot, task), in their original order."""
+    if n < 1:
+        raise ValueError(f"train.episodes_per_task must be at least 1, got {n}")
+    by_cell: dict = {}
+    for e in episodes:
+        by_cell.setdefault((e["robot"], e["task"]), []).append(e)
+    kept = {id(e) for cell in by_cell.values() for e in sorted(cell, key=lambda e: e["seed"])[:n]}
+    return [e for e in episodes if id(e) in kept]
 
 
 def target_labels(record: dict, cameras) -> dict[str, np.ndarray]:

@@ -30,6 +30,9 @@ class TrainConfig:
     seed: int = 0
     workers: int = 2  # DataLoader worker processes (per training process)
     augment: bool = True
+    # train on only the first N demonstrations (by seed) of each robot and task: the
+    # number-of-demonstrations lever; None: all of them
+    episodes_per_task: int | None = None
     device: str = "auto"  # auto | cpu | cuda
     # bf16 autocast on CUDA and on CPUs that multiply bf16 natively (avx512_bf16, AMX): on the
     # 2-core EPYC `vla train` ran 1.34x faster and reached a lower validation loss in the same
@@ -58,6 +61,10 @@ class TrainConfig:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"train.{name} must be at least 1, got {getattr(self, name)}")
+        if self.episodes_per_task is not None and self.episodes_per_task < 1:
+            raise ValueError(
+                f"train.episodes_per_task must be at least 1 (or null for all), got {self.episodes_per_task}"
+            )
         if self.batch_size % self.grad_accum:
             raise ValueError(
                 f"train.batch_size {self.batch_size} must be a multiple of train.grad_accum {self.grad_accum}"

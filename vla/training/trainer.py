@@ -191,6 +191,7 @@ def train_loop(
             cameras=list(policy_cfg.cameras),
             augment=cfg.augment and split == "train",
             sources=sources,
+            episodes_per_task=cfg.episodes_per_task,
         )
         for split in ("train", "val")
     )
