@@ -33,14 +33,16 @@ class SentenceEncoder:
         dtype: str = "float32",
         max_text_tokens: int = 64,
         span: int = 1,
+        init: str = "pretrained",
     ):
         """`span`: how many layers, ending at layer `layers`, each give their vector (side by
-        side): no single layer names every held-out paraphrase's task (docs/results.md)."""
+        side): no single layer names every held-out paraphrase's task (docs/results.md).
+        `init=random`: the layers drawn afresh from a fixed seed (vla.backbone), an ablation."""
         if not 1 <= span <= layers:
             raise ValueError(f"the sentence span must be between 1 and {layers} layers, got {span}")
         self.span = span
         loaded = backbone_lib.load(
-            backbone_lib.BackboneConfig(name=name, num_layers=layers, dtype=dtype)
+            backbone_lib.BackboneConfig(name=name, num_layers=layers, dtype=dtype, init=init)
         )
         self.decoder = loaded.model.get_decoder()
         self.decoder.requires_grad_(False)

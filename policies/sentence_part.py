@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from vla import backbone as backbone_lib
 from vla.policies.part import Part, PolicyContext, Seen
 from vla.policies.sentence_encoder import SentenceEncoder
 from vla.suggest import unknown
@@ -45,6 +46,9 @@ class SentenceOptions:
     # nearest_task's softmax temperature on cosines: training phrasings lie 0.2-0.5 nearer their
     # own task than any other, so 0.05 makes them one-hot (e^4 or more)
     temperature: float = 0.05
+    # pretrained | random: the encoder's layers drawn afresh from a fixed seed (the ablation of
+    # what pretraining put in them; the same draw at training and acting, so never saved)
+    init: str = "pretrained"
 
     def __post_init__(self):
         if self.layer < 1:
@@ -57,6 +61,8 @@ class SentenceOptions:
             )
         if self.readout not in READOUTS:
             raise ValueError(unknown("policy.parts.sentence.readout", self.readout, READOUTS))
+        if self.init not in backbone_lib.INITS:
+            raise ValueError(unknown("policy.parts.sentence.init", self.init, backbone_lib.INITS))
         if not self.temperature > 0:
             raise ValueError(
                 f"policy.parts.sentence.temperature must be > 0, got {self.temperature}"
@@ -76,7 +82,12 @@ class SentencePart(Part):
             )
         # frozen pretrained weights: not a submodule, never saved
         self.encoder = SentenceEncoder(
-            context.backbone, options.layer, context.dtype, context.max_text_tokens, options.span
+            context.backbone,
+            options.layer,
+            context.dtype,
+            context.max_text_tokens,
+            options.span,
+            init=options.init,
         )
         vectors = self.encoder(reference)
         centre = vectors.mean(0)

@@ -94,6 +94,20 @@ def test_a_span_of_layers_reads_each_layer_once_the_top_one_last():
         SentenceEncoder("smollm2-135m", layers=3, span=4)
 
 
+def test_a_random_encoder_is_the_same_draw_every_time_and_not_the_pretrained_one():
+    """The ablation's layers are never saved: training and acting must draw the same ones."""
+    sentences = ["lift the red cube", "touch the blue cube"]
+    first = SentenceEncoder("smollm2-135m", layers=2, init="random")(sentences)
+    again = SentenceEncoder("smollm2-135m", layers=2, init="random")(sentences)
+    pretrained = SentenceEncoder("smollm2-135m", layers=2)(sentences)
+    torch.testing.assert_close(first, again)
+    assert float((first - pretrained).abs().max()) > 1e-2
+    from vla.policies.sentence_part import SentenceOptions
+
+    with pytest.raises(ValueError, match="policy.parts.sentence.init"):
+        SentenceOptions(init="scrambled")
+
+
 # two tasks, two phrasings each: the reference sentences of the task-readout tests
 TASK_REFERENCES = (
     "lift the red cube",
