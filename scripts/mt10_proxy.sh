@@ -1,17 +1,21 @@
 #!/bin/bash
-# The MT10 proxy of the general recipe (docs/results.md rows 40-44): one collection, then each
+# The MT10 proxy of the general recipe (docs/results.md rows 40-50): one collection, then each
 # lever trained 4000 steps and evaluated on 10 dev scenes per task (seeds 1000-1009, training
 # phrasings). Rerunnable: finished steps are skipped; an interrupted training resumes exactly.
 #   scripts/mt10_proxy.sh EXP "general" "no_world policy.parts.world=null" ...
-# Each lever is a run name followed by its overrides.
+# Each lever is a run name followed by its overrides. The fixed settings can be changed for a
+# whole experiment folder (the same script runs the MT50 training of the chosen recipe):
+#   TASKS=mt10 EPISODES=50 IMAGE=64 STEPS=4000 EVAL_EPISODES=10 SEED=1000 DATA=EXP/mt10_world
 set -u
 EXP=${1:?usage: scripts/mt10_proxy.sh EXP_DIR "NAME [override ...]" ...}; shift
 VLA=${VLA:-.venv/bin/vla}
+TASKS=${TASKS:-mt10} EPISODES=${EPISODES:-50} IMAGE=${IMAGE:-64}
+STEPS=${STEPS:-4000} EVAL_EPISODES=${EVAL_EPISODES:-10} SEED=${SEED:-1000}
 export MUJOCO_GL=${MUJOCO_GL:-egl}
-DATA=$EXP/mt10_world
+DATA=${DATA:-$EXP/mt10_world}
 if [ ! -f "$DATA/.complete" ]; then
-  $VLA collect recipe=general suite=metaworld "tasks=[mt10]" episodes=50 output="$DATA" \
-    workers=2 progress=false && touch "$DATA/.complete" || exit 1
+  $VLA collect recipe=general suite=metaworld "tasks=[$TASKS]" episodes="$EPISODES" \
+    image_size="$IMAGE" output="$DATA" workers=2 progress=false && touch "$DATA/.complete" || exit 1
 fi
 for spec in "$@"; do
   read -r name overrides <<< "$spec"
@@ -19,12 +23,13 @@ for spec in "$@"; do
   if [ ! -d "$out/policy" ]; then
     echo "== train $name $(date)"
     # shellcheck disable=SC2086  # the overrides are words
-    $VLA train recipe=general dataset="$DATA" train.steps=4000 output="$out" $overrides || exit 1
+    $VLA train recipe=general dataset="$DATA" train.steps="$STEPS" policy.image_size="$IMAGE" \
+      output="$out" $overrides || exit 1
   fi
   if [ ! -f "$out/eval/results.json" ]; then
     echo "== eval $name $(date)"
-    $VLA eval policy.path="$out/policy" suite=metaworld "tasks=[mt10]" episodes=10 seed=1000 \
-      language_checks=false videos=0 output="$out/eval" progress=false || exit 1
+    $VLA eval policy.path="$out/policy" suite=metaworld "tasks=[$TASKS]" episodes="$EVAL_EPISODES" \
+      seed="$SEED" language_checks=false videos=0 output="$out/eval" progress=false || exit 1
   fi
   echo "== done $name $(date)"
 done
