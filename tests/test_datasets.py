@@ -3,6 +3,7 @@ mid-write, conversion of the old layout, the loader."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -170,6 +171,10 @@ def test_resume_after_a_kill_has_every_episode_exactly_once(tmp_path):
     assert len(seeds) == len(set(seeds)) == 8 and before <= set(seeds)
     assert sorted(r["episode_index"] for r in records) == list(range(8))
     assert not layout.staged_files(out) and check.check(out) == []
+    # the summary counts what the killed run kept beside what this one wrote
+    assert f"{len(before)} already there" in rerun.stdout
+    kept = rf"kept {8 - len(before)}, failed \d+, {len(before)} from an earlier run"
+    assert re.search(kept, rerun.stdout), rerun.stdout
 
 
 def test_a_stop_in_the_middle_of_packing_loses_nothing(dataset, tmp_path, monkeypatch):

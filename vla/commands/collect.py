@@ -16,10 +16,11 @@ def run(cfg) -> int:
         f"  written {summary.written} episodes in {summary.seconds:.1f} s ({rate:.1f} episodes/min), "
         f"{summary.skipped_existing} already there"
     )
-    for cell in sorted(set(summary.successes) | set(summary.failures)):
-        left = summary.left_out[cell]
+    for cell in sorted(set(summary.successes) | set(summary.failures) | set(summary.existing)):
+        left, before = summary.left_out[cell], summary.existing[cell]
         print(
             f"  {cell[0]:<7} {cell[1]:<6} kept {summary.successes[cell]}, failed {summary.failures[cell]}"
+            + (f", {before} from an earlier run" if before else "")
             + (f", {left} seeds left out ({', '.join(config.leave_out)})" if left else "")
         )
     if summary.worker_restarts:

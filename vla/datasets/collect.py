@@ -106,6 +106,7 @@ class CollectSummary:
     output: str
     written: int = 0
     skipped_existing: int = 0
+    existing: Counter = field(default_factory=Counter)  # per cell: kept by an earlier run
     left_out: Counter = field(default_factory=Counter)  # seeds whose scene was left out
     failures: Counter = field(default_factory=Counter)
     successes: Counter = field(default_factory=Counter)
@@ -226,7 +227,8 @@ def collect(cfg: CollectConfig) -> CollectSummary:
     budget = {c: int(cfg.episodes * cfg.max_attempts_factor) for c in cells}
     next_seed = {c: cfg.seed for c in cells}
     needed = {c: max(0, cfg.episodes - have[c]) for c in cells}
-    summary.skipped_existing = sum(min(have[c], cfg.episodes) for c in cells)
+    summary.existing = Counter({c: min(have[c], cfg.episodes) for c in cells if have[c]})
+    summary.skipped_existing = sum(summary.existing.values())
     in_flight = Counter()
     retry = {c: [] for c in cells}  # seeds whose worker died mid-episode
 
