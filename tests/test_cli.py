@@ -49,6 +49,8 @@ def test_a_mistyped_command_answers_through_the_console_script(vla_exe):
         (["info", "backbone.nmae=x"], "Did you mean 'name'"),
         (["info", "promt=hi"], "Did you mean 'prompt'"),
         (["info", "backbone.dtype=int3"], "float32"),
+        # a part's option the config does not list: how to add it, not an empty list of choices
+        (["train", "policy.parts.sentence.init=random"], "sentence sets no keys here. (Use +"),
     ],
 )
 def test_typos_answer_with_the_valid_choices(args, expected, capsys):

@@ -86,9 +86,12 @@ def check_overrides(command: str, overrides: list[str]) -> None:
             if not isinstance(node, dict) or part not in node:
                 where = ".".join(path) or "the top level"
                 choices = list(node) if isinstance(node, dict) else []
+                # a node the config leaves unset or lists no keys of (options a part takes
+                # from its own defaults) has nothing to suggest
+                hint = did_you_mean(part, choices) if choices else f" {where} sets no keys here."
                 raise ValueError(
                     f"Unknown config key {key!r}: {where} has no {part!r}."
-                    f"{did_you_mean(part, choices)} (Use +{key}=... to add a new key on purpose.)"
+                    f"{hint} (Use +{key}=... to add a new key on purpose.)"
                 )
             node, path = node[part], [*path, part]
 
