@@ -69,7 +69,7 @@ class VLAPolicy(nn.Module):
         self._set_mode()
         self.run = BackboneRunner(self.lm)
         self._executor = None  # vla.serving.chunking.ChunkExecutor of the current episode
-        self._queue_robot = None
+        self._executor_robot = None
 
     def _checked_stats(self, stats: dict) -> dict:
         """Every robot's statistics; relative actions (target minus the measured state) only
@@ -245,18 +245,18 @@ class VLAPolicy(nn.Module):
         from vla.serving.chunking import ChunkExecutor
 
         robot = robot or obs.get("robot")
-        if self._executor is None or self._queue_robot != robot:
+        if self._executor is None or self._executor_robot != robot:
             c = self.config
             self._executor = ChunkExecutor(
                 lambda o: self.predict_action_chunk(o, robot),
                 c.n_action_steps, c.horizon, ensemble=c.temporal_ensemble,
             )  # fmt: skip
-            self._queue_robot = robot
+            self._executor_robot = robot
         return self._executor(obs)
 
     def reset(self) -> None:
         self._executor = None
-        self._queue_robot = None
+        self._executor_robot = None
 
     def check_embodiment(self, schema: Embodiment) -> None:
         """Refuse a robot whose schema differs from the one this policy was trained with."""

@@ -74,30 +74,32 @@ class ChunkExecutor:
 
     def __call__(self, obs: dict) -> np.ndarray:
         if self.ensemble is not None:
-            return self._ensembled(obs)
-        if self.mode == "sync":
-            if not self.queue:
-                chunk = self._ask(obs)
-                if self.latency_s or self.measured:
-                    self.on_wait(self.latency_s)  # the world runs on while it thinks
-                self.queue.extend(chunk[: self.n])
+            action = self._ensembled(self._ask_waiting(obs))
         else:
-            self._async(obs)
+            if self.mode == "sync":
+                if not self.queue:
+                    self.queue.extend(self._ask_waiting(obs)[: self.n])
+            else:
+                self._async(obs)
+            action = self.queue.popleft()
         self.step += 1
         self.pops += 1
-        return self.queue.popleft()
+        return action
 
-    def _ensembled(self, obs) -> np.ndarray:
+    def _ask_waiting(self, obs) -> np.ndarray:
+        """Sync: a chunk, after the world has run on while the policy thought."""
         chunk = self._ask(obs)
         if self.latency_s or self.measured:
             self.on_wait(self.latency_s)
+        return chunk
+
+    def _ensembled(self, chunk: np.ndarray) -> np.ndarray:
+        """This step's action: the weighted mean over every chunk that still covers it."""
         self.chunks.append((self.step, chunk))
         while self.step - self.chunks[0][0] >= len(self.chunks[0][1]):
             self.chunks.popleft()  # every action of it is for a step already run
         actions = np.stack([c[self.step - asked] for asked, c in self.chunks])
         weights = np.exp(-self.ensemble * np.arange(len(actions)))
-        self.step += 1
-        self.pops += 1
         return (weights @ actions / weights.sum()).astype(np.float32)
 
     def _ask(self, obs) -> np.ndarray:
