@@ -63,6 +63,18 @@ def test_typos_answer_with_the_valid_choices(args, expected, capsys):
     assert expected in err and "Traceback" not in err, err
 
 
+def test_a_key_that_only_the_named_recipe_sets_is_known():
+    """policy.parts.sentence.readout exists once recipe=general is composed, not in train's
+    own defaults: the check composes the group choices the command line names."""
+    from vla.cli import check_overrides
+
+    check_overrides("train", ["recipe=general", "policy.parts.sentence.readout=tokens"])
+    with pytest.raises(ValueError, match="sets no keys here"):
+        check_overrides("train", ["policy.parts.sentence.readout=tokens"])
+    with pytest.raises(ValueError, match="Did you mean 'readout'"):
+        check_overrides("train", ["recipe=general", "policy.parts.sentence.redout=tokens"])
+
+
 # Long (~50 s on 2 cores: collect, train and two evaluations, each with its own Ray): CI's slow
 # step runs it. Its parts are covered fast: collection by tests/test_datasets.py, the recipe by
 # tests/test_configs.py and the recipe tests here, training by tests/test_training.py, the eval

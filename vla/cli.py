@@ -65,21 +65,27 @@ def check_overrides(command: str, overrides: list[str]) -> None:
 
     register()
     groups = config_groups()
-    with initialize_config_module("vla.configs", version_base=None):
-        base = OmegaConf.to_container(compose(config_name=command), resolve=False)
-    for item in overrides:
-        if item.startswith(("hydra.", "+", "~", "-")) or "=" not in item:
-            continue  # additions, deletions and Hydra's own settings are Hydra's to check
+    plain = [i for i in overrides if not i.startswith(("hydra.", "+", "~", "-")) and "=" in i]
+    choices = []  # group choices (recipe=general): the keys they bring are known keys
+    for item in plain:
         key, value = item.split("=", 1)
-        if key in groups and value not in groups[key] and "," not in value:
+        if key not in groups:
+            continue
+        if value not in groups[key] and "," not in value:
             raise ValueError(unknown(f"{key} choice", value, groups[key]))
-        if key in groups and key not in base:  # a group whose keys land elsewhere (_global_)
-            try:
-                with initialize_config_module("vla.configs", version_base=None):
-                    compose(config_name=command, overrides=[item])
-            except Exception as e:  # Hydra's own: the command's defaults have no such group
-                reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-                raise ValueError(f"vla {command} takes no {key}=...: {reason}") from None
+        try:
+            with initialize_config_module("vla.configs", version_base=None):
+                compose(config_name=command, overrides=[item])
+        except Exception as e:  # Hydra's own: the command's defaults have no such group
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ValueError(f"vla {command} takes no {key}=...: {reason}") from None
+        if "," not in value:  # a sweep's list is Hydra's multirun, not one config
+            choices.append(item)
+    with initialize_config_module("vla.configs", version_base=None):
+        base = OmegaConf.to_container(compose(config_name=command, overrides=choices), resolve=False)
+    for item in plain:  # additions, deletions and Hydra's own settings are Hydra's to check
+        key, value = item.split("=", 1)
+        if key in groups:
             continue
         node, path = base, []
         for part in key.split("."):
