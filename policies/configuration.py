@@ -40,6 +40,9 @@ class PolicyConfig:
     # absolute: predict the robot's targets; relative: predict them minus the state measured
     # when the chunk starts (the gripper command stays absolute)
     action_mode: str = "absolute"
+    # quantile: the 1st..99th percentile range onto [-1, 1]; meanstd: (x - mean) / std
+    # (vla/tokenizers/normalize.py); the bins head discretises [-1, 1] and takes quantile only
+    action_norm: str = "quantile"
     # each head's own options ({head: {option: value}}, set as policy.heads.flow.steps=3)
     heads: dict = field(default_factory=dict)
     # the conditioning parts (policies/parts.py), each its options or null, set as
@@ -57,6 +60,14 @@ class PolicyConfig:
         self.parts = parts.part_options(self.parts)
         if self.action_mode not in ACTION_MODES:
             raise ValueError(unknown("policy.action_mode", self.action_mode, ACTION_MODES))
+        from vla.tokenizers.normalize import ACTION_NORMS
+
+        if self.action_norm not in ACTION_NORMS:
+            raise ValueError(unknown("policy.action_norm", self.action_norm, ACTION_NORMS))
+        if self.action_norm != "quantile" and self.head == "bins":
+            raise ValueError(
+                "policy.head=bins discretises actions on [-1, 1]: use policy.action_norm=quantile"
+            )
         if self.mode not in MODES:
             raise ValueError(unknown("policy.mode", self.mode, MODES))
         if self.backbone_init == "random" and self.mode != "full":

@@ -59,7 +59,9 @@ class VLAPolicy(nn.Module):
         )
         self.lm = bb.model
         relative = config.action_mode == "relative"
-        self.normalizer = Normalizer(self.stats, self.max_dim, relative, self.max_state_dim)
+        self.normalizer = Normalizer(
+            self.stats, self.max_dim, relative, self.max_state_dim, config.action_norm
+        )
         text = TextTokenizer(bb.tokenizer, config.max_text_tokens)
         self.pre = PreProcessor(config, self.schemas, self.normalizer, text)
         self.post = PostProcessor(self.schemas, self.normalizer)

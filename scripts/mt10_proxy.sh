@@ -6,16 +6,20 @@
 # Each lever is a run name followed by its overrides. The fixed settings can be changed for a
 # whole experiment folder (the same script runs the MT50 training of the chosen recipe):
 #   TASKS=mt10 EPISODES=50 IMAGE=64 STEPS=4000 EVAL_EPISODES=10 SEED=1000 DATA=EXP/mt10_world
+# RANDOMIZE="start_pose:2,color:0.3" collects with those changes drawn per episode (a new DATA),
+# and PERTURB="start_pose:2,color:0.3" evaluates each perturbation beside the unperturbed scenes.
 set -u
 EXP=${1:?usage: scripts/mt10_proxy.sh EXP_DIR "NAME [override ...]" ...}; shift
 VLA=${VLA:-.venv/bin/vla}
 TASKS=${TASKS:-mt10} EPISODES=${EPISODES:-50} IMAGE=${IMAGE:-64}
 STEPS=${STEPS:-4000} EVAL_EPISODES=${EVAL_EPISODES:-10} SEED=${SEED:-1000}
+RANDOMIZE=${RANDOMIZE:-} PERTURB=${PERTURB:-}
 export MUJOCO_GL=${MUJOCO_GL:-egl}
 DATA=${DATA:-$EXP/mt10_world}
 if [ ! -f "$DATA/.complete" ]; then
   $VLA collect recipe=general suite=metaworld "tasks=[$TASKS]" episodes="$EPISODES" \
-    image_size="$IMAGE" output="$DATA" workers=2 progress=false && touch "$DATA/.complete" || exit 1
+    image_size="$IMAGE" output="$DATA" workers=2 progress=false "randomize=[$RANDOMIZE]" \
+    && touch "$DATA/.complete" || exit 1
 fi
 for spec in "$@"; do
   read -r name overrides <<< "$spec"
@@ -29,7 +33,8 @@ for spec in "$@"; do
   if [ ! -f "$out/eval/results.json" ]; then
     echo "== eval $name $(date)"
     $VLA eval policy.path="$out/policy" suite=metaworld "tasks=[$TASKS]" episodes="$EVAL_EPISODES" \
-      seed="$SEED" language_checks=false videos=0 output="$out/eval" progress=false || exit 1
+      seed="$SEED" language_checks=false videos=0 "perturb=[$PERTURB]" output="$out/eval" \
+      progress=false || exit 1
   fi
   echo "== done $name $(date)"
 done

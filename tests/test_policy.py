@@ -333,6 +333,36 @@ def test_normaliser_round_trips_and_handles_a_dimension_that_never_moved():
         norm.action(x, ["other"])
 
 
+def test_meanstd_action_norm_scales_by_the_spread_and_round_trips():
+    from vla.policies.configuration import PolicyConfig
+    from vla.tokenizers.normalize import Normalizer
+
+    a = {
+        "mean": [0.0, 0.5],
+        "std": [0.5, 0.0],  # the second never moved: a unit scale, no division by zero
+        "min": [-1.0, 0.5],
+        "max": [2.0, 0.5],
+        "q01": [-1.0, 0.5],
+        "q99": [1.0, 0.5],
+    }
+    stats = {"arm": {"observation.state": a, "action": a}}
+    norm = Normalizer(stats, max_dim=3, action_norm="meanstd")
+    x = torch.tensor([[[0.5, 0.5, 0.0], [3.0, 0.5, 0.0]]])  # (B, H, D); 3.0 beyond the max
+    y = norm.action(x, ["arm"])
+    # (0.5 - 0) / 0.5 = 1; 3.0 clipped to the max's place (2 - 0) / 0.5 = 4, not to 1
+    torch.testing.assert_close(y[0, :, 0], torch.tensor([1.0, 4.0]))
+    back = norm.unaction(y, ["arm"])
+    torch.testing.assert_close(back[0, 0, :2], x[0, 0, :2])
+    assert back[0, 1, 0] == 2.0  # the clip's inverse: the data's max
+    # the quantile way: [-1, 1] is the 1st..99th percentile, so 0.5 stays and 3.0 clips to 1
+    q = Normalizer(stats, max_dim=3).action(x, ["arm"])
+    torch.testing.assert_close(q[0, :, 0], torch.tensor([0.5, 1.0]))
+    with pytest.raises(ValueError, match="meanstd, quantile"):
+        Normalizer(stats, max_dim=3, action_norm="minmax")
+    with pytest.raises(ValueError, match="action_norm=quantile"):
+        PolicyConfig(head="bins", action_norm="meanstd")
+
+
 def test_relative_normaliser_measures_arm_targets_from_the_state():
     from vla.datasets.relative_stats import chunk_deltas
     from vla.tokenizers.normalize import Normalizer

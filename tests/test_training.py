@@ -256,6 +256,20 @@ def test_relative_conv_policy_trains_and_acts_around_the_measured_joints(dataset
     assert abs(float(moved.mean()) - 0.2) < 0.15
 
 
+def test_meanstd_action_norm_trains_and_the_checkpoint_acts_with_it(dataset, tmp_path):
+    """policy.action_norm=meanstd travels in the checkpoint: the loaded policy normalises with
+    the actions' mean and spread, not their percentile range."""
+    root, _ = dataset
+    cfg = two_step_config(root, tmp_path / "meanstd")
+    engines.run(cfg, tiny(action_norm="meanstd"))
+    policy = VLAPolicy.from_pretrained(Path(cfg.output) / "policy")
+    assert policy.config.action_norm == "meanstd"
+    norm, stats = policy.normalizer, policy.stats["ur5e"]["action"]
+    mean = torch.zeros(1, norm.max_dim)  # padded to the widest robot's actions
+    mean[0, : len(stats["mean"])] = torch.tensor(stats["mean"])
+    torch.testing.assert_close(norm.action(mean, ["ur5e"]), torch.zeros_like(mean))
+
+
 def test_target_localizer_trains_with_the_policy_and_is_saved(dataset, tmp_path):
     """policy.parts.localizer: the trainer feeds the named cube's pixel and position, the loss
     logs the localizer's error in cm, and the checkpoint carries the localizer."""

@@ -1,8 +1,12 @@
 """Per-robot normalisation as explicit, invertible steps (a missing robot is an error).
 
-State: (x - mean) / std. Actions: the 1st..99th percentile range mapped onto [-1, 1] (values
-beyond it are clipped when normalising), and back. Stats come from the dataset's
-meta/stats.json and travel inside the checkpoint.
+State: (x - mean) / std. Actions, one of two ways (`action_norm`):
+- `quantile`: the 1st..99th percentile range mapped onto [-1, 1] (values beyond it clipped);
+- `meanstd`: (x - mean) / std, clipped to where the data's min and max land; unlike the range,
+  it weighs each dimension's loss by how much that dimension usually moves (a gripper that
+  is mostly open or closed counts less than an arm that moves all the time).
+Un-normalising inverts either. Stats come from the dataset's meta/stats.json and travel inside
+the checkpoint.
 
 With `relative=True` the arm's joint targets are first taken relative to the joint positions
 measured when the chunk starts (and added back after un-normalising), with the ranges of
@@ -17,18 +21,27 @@ from vla.suggest import unknown
 
 EPS = 1e-6
 RELATIVE_KEY = "action.relative"
+ACTION_NORMS = ("quantile", "meanstd")
 
 
 class Normalizer:
     def __init__(
-        self, stats: dict, max_dim: int, relative: bool = False, max_state_dim: int | None = None
+        self,
+        stats: dict,
+        max_dim: int,
+        relative: bool = False,
+        max_state_dim: int | None = None,
+        action_norm: str = "quantile",
     ):
         """stats: {robot: {"observation.state": {...}, "action": {...}}}; actions are padded to
         `max_dim` entries, states to `max_state_dim` (default: the same)."""
+        if action_norm not in ACTION_NORMS:
+            raise ValueError(unknown("policy.action_norm", action_norm, ACTION_NORMS))
         self.stats = stats
         self.max_dim = max_dim
         self.max_state_dim = max_state_dim or max_dim
         self.relative = relative
+        self.action_norm = action_norm
         self._t = {}
         for robot, s in stats.items():
             if relative and RELATIVE_KEY not in s:
@@ -52,6 +65,24 @@ class Normalizer:
             flat = (t["action_high"] - t["action_low"]) < EPS
             t["action_low"] = torch.where(flat, t["action_low"] - 0.5, t["action_low"])
             t["action_high"] = torch.where(flat, t["action_high"] + 0.5, t["action_high"])
+            # normalised = (x - centre) / scale, clipped to [bound_low, bound_high]
+            if action_norm == "quantile":
+                t["centre"] = (t["action_high"] + t["action_low"]) / 2
+                t["scale"] = (t["action_high"] - t["action_low"]) / 2
+                t["bound_low"], t["bound_high"] = -torch.ones(max_dim), torch.ones(max_dim)
+            else:
+                for key in ("mean", "std", "min", "max"):
+                    if key not in ac:
+                        raise ValueError(f"policy.action_norm=meanstd needs the actions' {key!r}")
+                t["centre"] = self._pad(ac["mean"], 0.0)
+                std = self._pad(ac["std"], 1.0)
+                t["scale"] = torch.where(std < EPS, torch.full_like(std, 0.5), std)
+                t["bound_low"] = (self._pad(ac["min"], -1.0) - t["centre"]) / t["scale"]
+                t["bound_high"] = (self._pad(ac["max"], 1.0) - t["centre"]) / t["scale"]
+                # padding dimensions past a robot's own: the same [-1, 1] as the quantile way
+                pad = torch.arange(max_dim) >= len(ac["mean"])
+                t["bound_low"] = torch.where(pad, -1.0, t["bound_low"].clamp(max=-EPS))
+                t["bound_high"] = torch.where(pad, 1.0, t["bound_high"].clamp(min=EPS))
 
     def _pad(self, values, fill: float, width: int | None = None) -> torch.Tensor:
         out = torch.full((width or self.max_dim,), fill, dtype=torch.float32)
@@ -78,23 +109,21 @@ class Normalizer:
         off = state.float() * self._stack(robots, "relative", like.device)
         return off[:, None] if like.dim() == 3 else off
 
+    def _affine(self, robots: list[str], like: torch.Tensor):
+        """(centre, scale, bound_low, bound_high), each (B, [1,] D) to broadcast with `like`."""
+        keys = ("centre", "scale", "bound_low", "bound_high")
+        out = [self._stack(robots, k, like.device) for k in keys]
+        return [v[:, None] for v in out] if like.dim() == 3 else out
+
     def action(self, x: torch.Tensor, robots: list[str], state=None) -> torch.Tensor:
-        """(B, [H,] D) robot units -> [-1, 1]; `state` (B, D) raw, for relative actions."""
-        lo, hi = (
-            self._stack(robots, "action_low", x.device),
-            self._stack(robots, "action_high", x.device),
-        )
-        if x.dim() == 3:
-            lo, hi = lo[:, None], hi[:, None]
+        """(B, [H,] D) robot units -> normalised (quantile: [-1, 1]); `state` (B, D) raw, for
+        relative actions."""
+        centre, scale, low, high = self._affine(robots, x)
         x = x - self._offset(robots, state, x)
-        return (2 * (x - lo) / (hi - lo) - 1).clamp(-1, 1)
+        return torch.minimum(torch.maximum((x - centre) / scale, low), high)
 
     def unaction(self, y: torch.Tensor, robots: list[str], state=None) -> torch.Tensor:
-        """Inverse of `action`: [-1, 1] -> robot units."""
-        lo, hi = (
-            self._stack(robots, "action_low", y.device),
-            self._stack(robots, "action_high", y.device),
-        )
-        if y.dim() == 3:
-            lo, hi = lo[:, None], hi[:, None]
-        return (y.clamp(-1, 1) + 1) / 2 * (hi - lo) + lo + self._offset(robots, state, y)
+        """Inverse of `action`: normalised -> robot units."""
+        centre, scale, low, high = self._affine(robots, y)
+        y = torch.minimum(torch.maximum(y, low), high)
+        return y * scale + centre + self._offset(robots, state, y)
