@@ -51,6 +51,10 @@ def golden_inputs(policy) -> dict[str, torch.Tensor]:
         )
         if "target_xy" in policy.observes:
             out[f"{robot}.target_xy"] = torch.tensor([[0.45, 0.1]])  # metres, on the table
+        if policy.state_history:  # the arm a little way back along its path
+            out[f"{robot}.past_states"] = out[f"{robot}.state"][:, None] - 0.01 * torch.arange(
+                1, policy.state_history + 1
+            ).view(1, -1, 1)
     return out
 
 
@@ -62,7 +66,11 @@ def golden_outputs(policy, inputs) -> dict[str, torch.Tensor]:
         images = inputs[f"{robot}.images"].to(policy.device)
         state = inputs[f"{robot}.state"].to(policy.device)
         target = inputs.get(f"{robot}.target_xy")
-        batch = policy.pre.tensors(images, state, [GOLDEN_INSTRUCTION], [robot], target)
+        past = inputs.get(f"{robot}.past_states")
+        past = None if past is None else past.to(policy.device)
+        batch = policy.pre.tensors(
+            images, state, [GOLDEN_INSTRUCTION], [robot], target, past_states=past
+        )
         out[f"{robot}.output"] = policy.sample_actions(batch).float().cpu()
     policy.train(was_training)
     return out

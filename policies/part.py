@@ -29,6 +29,7 @@ INPUTS = (
     "images",  # (B, C, 3, H, W) uint8, the policy's cameras in order
     "state",  # (B, S) the normalised state, padded to the widest robot
     "raw_state",  # (B, S) the same in the robot's own units
+    "past_states",  # (B, k, S) or None: earlier states, robot's units, newest first
     "words",  # (B, T, W) the prompt's word embeddings, left-padded
     "word_mask",  # (B, T) 1 where a word is real
     "instructions",  # B sentences

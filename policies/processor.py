@@ -39,6 +39,8 @@ class Observation:
     instruction: str
     robot: str
     target_xy: np.ndarray | None = None  # (2,) metres: only simulation has it
+    # (k, state_dim) earlier states, newest first, for a policy with a state history
+    past_states: np.ndarray | None = None
 
     @classmethod
     def of(cls, obs: dict, robot: str | None = None) -> Observation:
@@ -52,13 +54,14 @@ class Observation:
         instruction = obs.get("instruction")
         if not isinstance(instruction, str) or not instruction.strip():
             raise ValueError("the observation has no 'instruction' (a non-empty string)")
-        target = obs.get("target_xy")
+        target, past = obs.get("target_xy"), obs.get("past_states")
         return cls(
             images=dict(obs.get("images") or {}),
             state=np.asarray(obs.get("state"), dtype=np.float32),
             instruction=instruction,
             robot=robot,
             target_xy=None if target is None else np.asarray(target, np.float32).reshape(2),
+            past_states=None if past is None else np.asarray(past, np.float32),
         )
 
 
@@ -75,6 +78,7 @@ class Batch:
     robots: list[str]
     target_xy: torch.Tensor | None = None  # (B, 2) metres, where the observations have it
     crop_box: torch.Tensor | None = None  # (B, 4) the loader's augmentation crop
+    past_states: torch.Tensor | None = None  # (B, k, S) robot's units, padded, newest first
     targets: torch.Tensor | None = None  # training: (B, H, D) normalised actions
     valid: torch.Tensor | None = None  # training: (B, H, D) 1 where an action is real
     labels: dict | None = None  # training: simulation's labels (LABELS)
@@ -91,6 +95,14 @@ class PreProcessor:
         self.check_robots([obs.robot])
         self.frames(obs)
         self.padded_state(obs)
+        k = self.config.parts["state"].history
+        if k and (obs.past_states is None or len(obs.past_states) != k):
+            raise ValueError(
+                f"this policy reads the last {k} states: send past_states ({k}, state_dim), "
+                "newest first, in the robot's units"
+            )
+        if obs.past_states is not None:
+            self.padded_past(obs)
         return obs
 
     def check_robots(self, robots: list[str]) -> None:
@@ -122,15 +134,18 @@ class PreProcessor:
         self.check_robots([o.robot for o in observations])
         images = torch.stack([self.frames(o) for o in observations]).to(device)
         state = torch.stack([self.padded_state(o) for o in observations]).to(device)
-        target = None
+        target = past = None
         if all(o.target_xy is not None for o in observations):
             target = torch.from_numpy(np.stack([o.target_xy for o in observations])).to(device)
+        if all(o.past_states is not None for o in observations):
+            past = torch.stack([self.padded_past(o) for o in observations]).to(device)
         return self.tensors(
             images,
             state,
             [o.instruction for o in observations],
             [o.robot for o in observations],
             target,
+            past_states=past,
         )
 
     def training(self, batch: dict) -> Batch:
@@ -151,6 +166,7 @@ class PreProcessor:
             robots,
             batch.get("target_xy"),
             crop_box=batch.get("crop_box"),
+            past_states=batch.get("past_states"),
             targets=self.normalizer.action(actions, robots, state=batch["state"]),
             valid=valid.float(),
             labels={k: batch[k] for k in LABELS if k in batch},
@@ -166,6 +182,17 @@ class PreProcessor:
             raise ValueError("the observation's state holds NaN or inf")
         padded = torch.zeros(self.max_state_dim)
         padded[: schema.state_dim] = torch.from_numpy(obs.state)
+        return padded
+
+    def padded_past(self, obs: Observation) -> torch.Tensor:
+        """obs.past_states (k, state_dim) -> (k, S) padded to the widest robot."""
+        dim, past = self.schemas[obs.robot].state_dim, obs.past_states
+        if past.ndim != 2 or past.shape[1] != dim or not np.isfinite(past).all():
+            raise ValueError(
+                f"{obs.robot} past_states must be finite, (k, {dim}) newest first, got {past.shape}"
+            )
+        padded = torch.zeros(past.shape[0], self.max_state_dim)
+        padded[:, :dim] = torch.from_numpy(past)
         return padded
 
     def frames(self, obs: Observation) -> torch.Tensor:

@@ -160,6 +160,7 @@ class VLAPolicy(nn.Module):
         the parts saw and provided (`Seen`)."""
         seen = Seen(
             images=batch.images, state=batch.state, raw_state=batch.raw_state,
+            past_states=batch.past_states,
             words=self.run.embed(batch.word_ids), word_mask=batch.word_mask,
             instructions=batch.instructions, robots=batch.robots, target_xy=batch.target_xy,
             crop_box=batch.crop_box, labels=batch.labels if self.training else None,
@@ -217,6 +218,11 @@ class VLAPolicy(nn.Module):
         return next(self.parameters()).device
 
     @property
+    def state_history(self) -> int:
+        """How many earlier states acting reads (policy.parts.state.history; 0: none)."""
+        return self.config.parts["state"].history
+
+    @property
     def observes(self) -> tuple[str, ...]:
         """Observation keys beyond images, state and instruction that acting reads (a
         privileged target, which only a simulator has)."""
@@ -252,6 +258,7 @@ class VLAPolicy(nn.Module):
             self._executor = ChunkExecutor(
                 lambda o: self.predict_action_chunk(o, robot),
                 c.n_action_steps, c.horizon, ensemble=c.temporal_ensemble,
+                state_history=self.state_history,
             )  # fmt: skip
             self._executor_robot = robot
         return self._executor(obs)

@@ -252,6 +252,17 @@ def test_loader_mixes_robots_with_padding_and_chunk_masks(dataset):
     assert set(batch["robot"]) == set(ROBOTS)
 
 
+def test_loader_gives_earlier_states_newest_first_from_the_episodes_start(dataset):
+    root, _ = dataset
+    ds = EpisodeDataset(root, horizon=4, split="all", state_history=2)
+    start = int(np.flatnonzero(ds.frame_index == 0)[0])
+    states = [ds[start + t]["state"] for t in range(4)]
+    assert torch.equal(ds[start]["past_states"], torch.stack([states[0], states[0]]))
+    assert torch.equal(ds[start + 1]["past_states"], torch.stack([states[0], states[0]]))
+    assert torch.equal(ds[start + 3]["past_states"], torch.stack([states[2], states[1]]))
+    assert "past_states" not in EpisodeDataset(root, horizon=4, split="all")[start]
+
+
 def test_loader_gives_the_named_cubes_position_in_each_frame(dataset):
     """target_xy and target_uv (the localizer's labels) are the cube the instruction names:
     where it is in the sample's frame (in the first, where the layout put it), and where the

@@ -218,6 +218,25 @@ def test_sync_execution_waits_and_async_runs_on_while_it_thinks():
     assert [float(zero({"t": zero.step})[0]) for _ in range(12)] == [float(s) for s in range(12)]
 
 
+def test_executor_hands_a_state_history_policy_the_states_it_saw_newest_first():
+    seen = []
+
+    def predict(obs):
+        seen.append(obs["past_states"][:, 0].tolist())
+        return np.zeros((8, 1), np.float32)
+
+    run = ChunkExecutor(predict, 2, 8, state_history=3)
+    for t in range(5):
+        run({"state": [float(t), 0.0]})
+    # asked at steps 0, 2 and 4; the first state stands in for steps not run yet, as in training
+    assert seen == [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [3.0, 2.0, 1.0]]
+    run.reset()
+    run({"state": [9.0, 0.0]})
+    assert seen[-1] == [9.0, 9.0, 9.0]  # a new episode forgets the last one's states
+    plain = ChunkExecutor(lambda obs: np.zeros((8, 1)) + ("past_states" in obs), 2, 8)
+    assert float(plain({"state": [0.0]})[0]) == 0.0  # no history asked: none handed over
+
+
 def test_async_blends_where_chunks_overlap_instead_of_jumping():
     """The next chunk says 1.0 where the last said 0.0: the queued actions ease into it."""
     level = {"v": 0.0}

@@ -10,11 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from tests.tiny import tiny
 from vla.policies.heads import HEADS
+from vla.policies.processor import Observation
 from vla.policies.vla_policy import VLAPolicy
 from vla.training import engines
 from vla.training.config import TrainConfig
@@ -268,6 +270,32 @@ def test_meanstd_action_norm_trains_and_the_checkpoint_acts_with_it(dataset, tmp
     mean = torch.zeros(1, norm.max_dim)  # padded to the widest robot's actions
     mean[0, : len(stats["mean"])] = torch.tensor(stats["mean"])
     torch.testing.assert_close(norm.action(mean, ["ur5e"]), torch.zeros_like(mean))
+
+
+def test_state_history_policy_trains_and_acts_from_the_states_it_saw(dataset, tmp_path):
+    """policy.parts.state.history=2: the loader gives earlier states, the checkpoint (golden
+    outputs included) carries the motion token, select_action keeps the states itself, and an
+    observation for infer() without them is refused with what to send."""
+    root, _ = dataset
+    cfg = two_step_config(root, tmp_path / "history")
+    engines.run(cfg, tiny({"state": {"history": 2}}))
+    policy = VLAPolicy.from_pretrained(Path(cfg.output) / "policy")
+    assert policy.state_history == 2 and policy.observes == ("past_states",)
+    dim = policy.schemas["ur5e"].state_dim
+    obs = {
+        "images": {c: np.zeros((32, 32, 3), np.uint8) for c in ("front", "wrist")},
+        "instruction": "touch the red cube",
+        "state": np.full(dim, 0.1, np.float32),
+    }
+    policy.reset()
+    assert policy.select_action(obs, "ur5e").shape == (dim,)
+    still = policy.infer({**obs, "past_states": np.stack([obs["state"]] * 2)}, "ur5e")["actions"]
+    moved = policy.infer({**obs, "past_states": np.stack([obs["state"] - 0.5] * 2)}, "ur5e")
+    assert not np.allclose(still, moved["actions"])  # the motion token reaches the actions
+    with pytest.raises(ValueError, match="past_states"):
+        policy.infer(obs, "ur5e")
+    with pytest.raises(ValueError, match=r"send past_states \(2, state_dim\)"):
+        policy.pre.check(Observation.of(obs, "ur5e"))
 
 
 def test_target_localizer_trains_with_the_policy_and_is_saved(dataset, tmp_path):

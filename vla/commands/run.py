@@ -109,6 +109,7 @@ def run(cfg) -> int:
             meta["n_action_steps"],
             meta["chunk_length"],
             ensemble=meta.get("temporal_ensemble"),
+            state_history=meta.get("state_history", 0),
         )
     elif policy is None:
         act = env.expert()

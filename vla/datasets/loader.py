@@ -56,9 +56,12 @@ class EpisodeDataset(Dataset):
         cache_episodes: int | None = None,
         sources: list[Source] | None = None,
         episodes_per_task: int | None = None,
+        state_history: int = 0,
     ):
         """`episodes_per_task`: keep only the first N episodes (by seed) of each robot and task
-        of the split, to measure what more demonstrations buy; validation is left whole."""
+        of the split, to measure what more demonstrations buy; validation is left whole.
+        `state_history`: also give each frame's k earlier states ("past_states", newest first;
+        the episode's first state where it began fewer than k frames before)."""
         self.root = Path(root)
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -66,6 +69,7 @@ class EpisodeDataset(Dataset):
             raise ValueError("horizon must be at least 1")
         self.sources = sources if sources is not None else meta.open_sources(self.root)
         self.horizon = horizon
+        self.state_history = state_history
         self.augment = augment
         self.schemas = meta.robot_schemas(self.sources)
         self.robots = sorted(self.schemas)
@@ -169,6 +173,12 @@ class EpisodeDataset(Dataset):
         actions[:, :dim] = data["action"][np.minimum(steps, n - 1)]
         state = np.zeros(self.max_state_dim, np.float32)  # (S,)
         state[: data["state"].shape[1]] = data["state"][t]
+        extra = {}
+        if self.state_history:
+            past = np.zeros((self.state_history, self.max_state_dim), np.float32)  # (k, S)
+            earlier = np.maximum(t - np.arange(1, self.state_history + 1), 0)
+            past[:, : data["state"].shape[1]] = data["state"][earlier]
+            extra["past_states"] = torch.from_numpy(past)
         dim_mask = np.zeros(self.max_dim, bool)
         dim_mask[:dim] = True
         images = torch.from_numpy(
@@ -197,6 +207,7 @@ class EpisodeDataset(Dataset):
             "instruction": e["instruction"],
             "episode_index": e["episode_index"],
             "frame_index": t,
+            **extra,
         }
 
 

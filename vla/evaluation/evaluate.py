@@ -216,6 +216,7 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
         server, n_steps, size = None, 1, cfg.image_size or 128
         privileged, controls = False, {}
         horizon = ensemble = None
+        history = 0
         if cfg.server:  # a `vla serve` somewhere: its metadata says what it serves
             from vla.serving.client import PolicyClient
 
@@ -226,6 +227,7 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
                 "n_action_steps": meta["n_action_steps"], "horizon": meta["chunk_length"],
                 "image_size": meta["image_size"], "robots": list(meta["robots"]),
                 "schemas": meta["robots"], "temporal_ensemble": meta.get("temporal_ensemble"),
+                "state_history": meta.get("state_history", 0),
             }  # fmt: skip
         elif cfg.policy_path != EXPERT:
             import torch
@@ -249,6 +251,7 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
                     "(or temporal_ensemble=-1 to turn it off)"
                 )
             privileged = info.get("privileged_target", False)
+            history = info.get("state_history", 0)
             controls = {r: control_of(s) for r, s in info["schemas"].items()}
             if cfg.n_action_steps is not None:
                 if not 1 <= cfg.n_action_steps <= info["horizon"]:
@@ -278,6 +281,7 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
                 horizon=horizon,
                 api_key=cfg.api_key,
                 ensemble=ensemble,
+                state_history=history,
             )
 
         pool = ActorPool(make_worker, cfg.workers)

@@ -34,6 +34,7 @@ class PolicyServer:
             "robots": self.policy.robots,
             "schemas": {r: s.to_dict() for r, s in self.policy.schemas.items()},
             "privileged_target": "target_xy" in self.policy.observes,
+            "state_history": self.policy.state_history,
         }
 
     async def predict(self, obs: dict, robot: str):
@@ -86,6 +87,7 @@ class EvalWorker:
         horizon: int | None = None,
         api_key: str | None = None,
         ensemble: float | None = None,
+        state_history: int = 0,
     ):
         from vla import suites
 
@@ -97,6 +99,7 @@ class EvalWorker:
         # sync | async (vla/serving/chunking.py); `server` a Ray actor or a ws:// URL
         self.execution, self.horizon = execution, horizon or n_action_steps
         self.ensemble = ensemble  # temporal ensembling's weight decay, None: off
+        self.state_history = state_history  # earlier states the policy reads (past_states)
         self.api_key, self._client = api_key, None
         # a few envs, the most recently used: episodes come cell by cell, and a worker that
         # kept one env per cell held ~4.6 GB over Meta-World's 50 tasks
@@ -162,6 +165,7 @@ class EvalWorker:
             timed, self.n, self.horizon, self.execution,
             latency_s=self.latency or 0.0, fps=env.unwrapped.embodiment.control_hz,
             on_wait=wait, measured=self.measured, ensemble=self.ensemble,
+            state_history=self.state_history,
         )  # fmt: skip
 
     def run(self, job: dict) -> dict:

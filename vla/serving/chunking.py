@@ -15,6 +15,11 @@ per call, for `vla.rollout.run_episode`.
   newer one exp(-m i), so that each step's action is a consensus of up to `horizon`
   predictions rather than the open-loop tail of one.
 
+`state_history=k`: for a policy that reads its last k states (policy.parts.state.history), the
+executor keeps the states of the steps it runs and hands them over as obs["past_states"] (k,
+state_dim), newest first, the first state repeated until k steps have run. Steps the world
+runs on alone while a sync policy thinks are not seen, so they are not in it.
+
 Latency is simulated in control steps here (`latency_s` at the env's rate: what evaluation
 measures); `predict` may be in-process or a remote server.
 """
@@ -43,6 +48,7 @@ class ChunkExecutor:
         on_wait: Callable[[float], None] | None = None,
         measured: bool = False,
         ensemble: float | None = None,
+        state_history: int = 0,
     ):
         """`measured`: sync mode reports every request to `on_wait` (which substitutes the
         time it really took); async needs a fixed simulated latency. `ensemble`: temporal
@@ -71,8 +77,12 @@ class ChunkExecutor:
         self.step = self.pops = 0
         self.pending: tuple[int, np.ndarray, int] | None = None  # (arrival, chunk, pops then)
         self.requests = self.waits = 0
+        self.past: deque = deque(maxlen=max(state_history, 1))  # earlier states, newest first
+        self.state_history = state_history
 
     def __call__(self, obs: dict) -> np.ndarray:
+        if self.state_history:
+            obs = self._with_past(obs)
         if self.ensemble is not None:
             action = self._ensembled(self._ask_waiting(obs))
         else:
@@ -85,6 +95,13 @@ class ChunkExecutor:
         self.step += 1
         self.pops += 1
         return action
+
+    def _with_past(self, obs: dict) -> dict:
+        state = np.asarray(obs["state"], np.float32)
+        oldest = self.past[-1] if self.past else state
+        past = [self.past[i] if i < len(self.past) else oldest for i in range(self.state_history)]
+        self.past.appendleft(state)
+        return {**obs, "past_states": np.stack(past)}
 
     def _ask_waiting(self, obs) -> np.ndarray:
         """Sync: a chunk, after the world has run on while the policy thought."""
@@ -139,6 +156,7 @@ class ChunkExecutor:
     def reset(self) -> None:
         self.queue.clear()
         self.chunks.clear()
+        self.past.clear()
         self.pending, self.step, self.pops = None, 0, 0
 
 

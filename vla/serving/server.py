@@ -49,7 +49,10 @@ def metadata(policy) -> dict:
         "chunk_length": c.horizon,
         "n_action_steps": c.n_action_steps,
         "temporal_ensemble": c.temporal_ensemble,
-        "observation": "images {camera: uint8 (H, W, 3)}, state, instruction, robot",
+        # > 0: every observation also carries past_states (k, state_dim), newest first
+        "state_history": policy.state_history,
+        "observation": "images {camera: uint8 (H, W, 3)}, state, instruction, robot"
+        + (", past_states" if policy.state_history else ""),
     }
 
 

@@ -192,6 +192,7 @@ def train_loop(
             augment=cfg.augment and split == "train",
             sources=sources,
             episodes_per_task=cfg.episodes_per_task,
+            state_history=policy_cfg.parts["state"].history,
         )
         for split in ("train", "val")
     )
