@@ -89,6 +89,12 @@ def unit_vector(rng: np.random.Generator) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
+def randomized(seed: int, share: float) -> bool:
+    """Whether collection draws changes for this episode's seed, `share` of seeds in all (with
+    its own generator: which episodes change says nothing about how they change)."""
+    return share >= 1 or bool(np.random.default_rng([int(seed), COLLECT_SALT, 1]).random() < share)
+
+
 def draw(perturbations: list[Perturbation], seed: int, salt: int) -> dict:
     """{kind: concrete values} for one episode, JSON-able, from (seed, salt) alone."""
     rng = np.random.default_rng([int(seed), int(salt)])

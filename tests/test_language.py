@@ -120,3 +120,26 @@ def test_a_left_out_combination_never_reaches_the_dataset(ray_cluster, tmp_path)
     for r in records:
         drawn = perturb.draw([perturb.parse("light:0.5")], r["seed"], perturb.COLLECT_SALT)
         assert r["perturbation"] == drawn and 0.5 <= drawn["light"]["scale"] <= 1.5
+
+
+def test_randomize_share_changes_only_the_episodes_its_seeds_choose(ray_cluster, tmp_path):
+    from vla.datasets import meta
+    from vla.datasets.collect import CollectConfig, collect
+    from vla.envs import perturbations as perturb
+
+    cfg = CollectConfig(
+        robots=["panda"], tasks=["reach"], episodes=6, output=str(tmp_path / "d"), workers=1,
+        image_size=32, progress=False, randomize=["light:0.5"], randomize_share=0.5,
+    )  # fmt: skip
+    collect(cfg)
+    records = meta.load_records(tmp_path / "d")
+    changed = {r["seed"] for r in records if r.get("perturbation")}
+    assert changed == {r["seed"] for r in records if perturb.randomized(r["seed"], 0.5)}
+    assert 0 < len(changed) < len(records)  # these six seeds: some of each
+    with pytest.raises(ValueError, match="name the changes"):
+        CollectConfig(robots=["panda"], tasks=["reach"], episodes=1, output="x", randomize_share=0.5)
+    with pytest.raises(ValueError, match=r"in \(0, 1\]"):
+        CollectConfig(
+            robots=["panda"], tasks=["reach"], episodes=1, output="x", randomize=["light"],
+            randomize_share=0,
+        )

@@ -52,6 +52,9 @@ class CollectConfig:
     # scene changes drawn per episode and recorded with it (envs/perturbations.py), e.g.
     # [camera_move:5, light:0.6]: data that varies as a lab does; never the evaluation's draws
     randomize: list[str] = field(default_factory=list)
+    # the share of episodes drawn with those changes (chosen by seed); the rest keep the scene
+    # as the suite sets it, so the unchanged scenes stay in the data
+    randomize_share: float = 1.0
 
     def __post_init__(self):
         from vla import suites
@@ -82,6 +85,10 @@ class CollectConfig:
         self.randomize = list(self.randomize or [])
         from vla.envs import perturbations
 
+        if not 0 < self.randomize_share <= 1:
+            raise ValueError(f"randomize_share is a share of episodes in (0, 1], got {self.randomize_share}")
+        if self.randomize_share < 1 and not self.randomize:
+            raise ValueError("randomize_share chooses episodes for randomize=[...]: name the changes")
         for p in perturbations.parse_all(self.randomize):  # a clear error for a bad one
             if p.kind == "distractor" and self.suite != "tabletop":
                 raise ValueError("randomize=distractor is the tabletop's: Meta-World has none")
@@ -131,6 +138,7 @@ def make_worker_class():
             after_success: int = 0,
             leave_out: tuple[str, ...] = (),
             randomize: tuple[str, ...] = (),
+            randomize_share: float = 1.0,
         ):
             from vla import suites
 
@@ -143,6 +151,7 @@ def make_worker_class():
             from vla.envs import perturbations
 
             self.randomize = perturbations.parse_all(randomize)
+            self.randomize_share = randomize_share
             self.distractors = next(
                 (int(p.magnitude) for p in self.randomize if p.kind == "distractor"), 0
             )
@@ -154,6 +163,7 @@ def make_worker_class():
             import numpy as np
 
             from vla import rollout
+            from vla.envs import perturbations
 
             if (robot, task) not in self.envs:
                 while len(self.envs) >= MAX_ENVS:
@@ -165,9 +175,8 @@ def make_worker_class():
             self.envs.move_to_end((robot, task))
             env = self.envs[robot, task]
             options = {"instruction_set": instruction_set}
-            if self.randomize:  # the training salt: evaluation never draws the same changes
-                from vla.envs import perturbations
-
+            if self.randomize and perturbations.randomized(seed, self.randomize_share):
+                # the training salt: evaluation never draws the same changes
                 options["perturb"] = perturbations.draw(
                     self.randomize, seed, perturbations.COLLECT_SALT
                 )
@@ -267,6 +276,7 @@ def collect(cfg: CollectConfig) -> CollectSummary:
             cfg.after_success,
             tuple(cfg.leave_out),
             tuple(cfg.randomize),
+            cfg.randomize_share,
         ),
         cfg.workers,
     )
