@@ -54,35 +54,41 @@ class Normalizer:
             self._t[robot] = {
                 "state_mean": self._pad(st["mean"], 0.0, self.max_state_dim),
                 "state_std": self._pad(st["std"], 1.0, self.max_state_dim).clamp_min(EPS),
-                "action_low": self._pad(ac["q01"], -1.0),
-                "action_high": self._pad(ac["q99"], 1.0),
+                **self._action_terms(ac),
             }
             if relative:
                 self._t[robot]["relative"] = self._pad([1.0] * arm, 0.0)
+
+    def _action_terms(self, ac: dict) -> dict[str, torch.Tensor]:
+        """normalised = (x - centre) / scale, clipped to [bound_low, bound_high], per entry."""
+        if self.action_norm == "quantile":
+            low, high = self._pad(ac["q01"], -1.0), self._pad(ac["q99"], 1.0)
             # A dimension that never moved in the data (q01 == q99) gets a unit-wide range
             # centred on its value, so normalising stays finite and un-normalising returns it.
-            t = self._t[robot]
-            flat = (t["action_high"] - t["action_low"]) < EPS
-            t["action_low"] = torch.where(flat, t["action_low"] - 0.5, t["action_low"])
-            t["action_high"] = torch.where(flat, t["action_high"] + 0.5, t["action_high"])
-            # normalised = (x - centre) / scale, clipped to [bound_low, bound_high]
-            if action_norm == "quantile":
-                t["centre"] = (t["action_high"] + t["action_low"]) / 2
-                t["scale"] = (t["action_high"] - t["action_low"]) / 2
-                t["bound_low"], t["bound_high"] = -torch.ones(max_dim), torch.ones(max_dim)
-            else:
-                for key in ("mean", "std", "min", "max"):
-                    if key not in ac:
-                        raise ValueError(f"policy.action_norm=meanstd needs the actions' {key!r}")
-                t["centre"] = self._pad(ac["mean"], 0.0)
-                std = self._pad(ac["std"], 1.0)
-                t["scale"] = torch.where(std < EPS, torch.full_like(std, 0.5), std)
-                t["bound_low"] = (self._pad(ac["min"], -1.0) - t["centre"]) / t["scale"]
-                t["bound_high"] = (self._pad(ac["max"], 1.0) - t["centre"]) / t["scale"]
-                # padding dimensions past a robot's own: the same [-1, 1] as the quantile way
-                pad = torch.arange(max_dim) >= len(ac["mean"])
-                t["bound_low"] = torch.where(pad, -1.0, t["bound_low"].clamp(max=-EPS))
-                t["bound_high"] = torch.where(pad, 1.0, t["bound_high"].clamp(min=EPS))
+            flat = (high - low) < EPS
+            low, high = torch.where(flat, low - 0.5, low), torch.where(flat, high + 0.5, high)
+            ones = torch.ones(self.max_dim)
+            return {
+                "centre": (high + low) / 2,
+                "scale": (high - low) / 2,
+                "bound_low": -ones,
+                "bound_high": ones,
+            }
+        for key in ("mean", "std", "min", "max"):
+            if key not in ac:
+                raise ValueError(f"policy.action_norm=meanstd needs the actions' {key!r}")
+        centre, std = self._pad(ac["mean"], 0.0), self._pad(ac["std"], 1.0)
+        scale = torch.where(std < EPS, torch.full_like(std, 0.5), std)
+        low = (self._pad(ac["min"], -1.0) - centre) / scale
+        high = (self._pad(ac["max"], 1.0) - centre) / scale
+        # padding dimensions past a robot's own: the same [-1, 1] as the quantile way
+        pad = torch.arange(self.max_dim) >= len(ac["mean"])
+        return {
+            "centre": centre,
+            "scale": scale,
+            "bound_low": torch.where(pad, -1.0, low.clamp(max=-EPS)),
+            "bound_high": torch.where(pad, 1.0, high.clamp(min=EPS)),
+        }
 
     def _pad(self, values, fill: float, width: int | None = None) -> torch.Tensor:
         out = torch.full((width or self.max_dim,), fill, dtype=torch.float32)
