@@ -89,19 +89,14 @@ class PreProcessor:
         self.config, self.schemas = config, schemas
         self.normalizer, self.text = normalizer, text_tokenizer
         self.max_state_dim = max(s.state_dim for s in schemas.values())
+        self.history = config.parts["state"].history  # earlier states acting reads
 
     def check(self, obs: Observation) -> Observation:
         """Everything `observations` would refuse about one observation, refused now."""
         self.check_robots([obs.robot])
         self.frames(obs)
         self.padded_state(obs)
-        k = self.config.parts["state"].history
-        if k and (obs.past_states is None or len(obs.past_states) != k):
-            raise ValueError(
-                f"this policy reads the last {k} states: send past_states ({k}, state_dim), "
-                "newest first, in the robot's units"
-            )
-        if obs.past_states is not None:
+        if self.history:
             self.padded_past(obs)
         return obs
 
@@ -137,7 +132,7 @@ class PreProcessor:
         target = past = None
         if all(o.target_xy is not None for o in observations):
             target = torch.from_numpy(np.stack([o.target_xy for o in observations])).to(device)
-        if all(o.past_states is not None for o in observations):
+        if self.history:
             past = torch.stack([self.padded_past(o) for o in observations]).to(device)
         return self.tensors(
             images,
@@ -186,7 +181,12 @@ class PreProcessor:
 
     def padded_past(self, obs: Observation) -> torch.Tensor:
         """obs.past_states (k, state_dim) -> (k, S) padded to the widest robot."""
-        dim, past = self.schemas[obs.robot].state_dim, obs.past_states
+        dim, past, k = self.schemas[obs.robot].state_dim, obs.past_states, self.history
+        if past is None or len(past) != k:
+            raise ValueError(
+                f"this policy reads the last {k} states: send past_states ({k}, state_dim), "
+                "newest first, in the robot's units"
+            )
         if past.ndim != 2 or past.shape[1] != dim or not np.isfinite(past).all():
             raise ValueError(
                 f"{obs.robot} past_states must be finite, (k, {dim}) newest first, got {past.shape}"
