@@ -63,7 +63,9 @@ class StatePart(Part):
             )
         robots = seen["robots"]
         b, _, s = past.shape
-        flat = self.normalizer.state(past.reshape(b * k, s).float(), [r for r in robots for _ in range(k)])
+        flat = self.normalizer.state(
+            past.reshape(b * k, s).float(), [r for r in robots for _ in range(k)]
+        )
         moved = seen["state"].float()[:, None] - flat.reshape(b, k, s)  # (B, k, S)
         out = tokens.new_zeros(b, 1, tokens.shape[2])
         for r, rows in robot_rows(robots, past.device).items():

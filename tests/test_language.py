@@ -137,9 +137,15 @@ def test_randomize_share_changes_only_the_episodes_its_seeds_choose(ray_cluster,
     assert changed == {r["seed"] for r in records if perturb.randomized(r["seed"], 0.5)}
     assert 0 < len(changed) < len(records)  # these six seeds: some of each
     with pytest.raises(ValueError, match="name the changes"):
-        CollectConfig(robots=["panda"], tasks=["reach"], episodes=1, output="x", randomize_share=0.5)
+        CollectConfig(
+            robots=["panda"], tasks=["reach"], episodes=1, output="x", randomize_share=0.5
+        )
     with pytest.raises(ValueError, match=r"in \(0, 1\]"):
         CollectConfig(
-            robots=["panda"], tasks=["reach"], episodes=1, output="x", randomize=["light"],
+            robots=["panda"],
+            tasks=["reach"],
+            episodes=1,
+            output="x",
+            randomize=["light"],
             randomize_share=0,
         )

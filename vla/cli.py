@@ -82,7 +82,9 @@ def check_overrides(command: str, overrides: list[str]) -> None:
         if "," not in value:  # a sweep's list is Hydra's multirun, not one config
             choices.append(item)
     with initialize_config_module("vla.configs", version_base=None):
-        base = OmegaConf.to_container(compose(config_name=command, overrides=choices), resolve=False)
+        base = OmegaConf.to_container(
+            compose(config_name=command, overrides=choices), resolve=False
+        )
     for item in plain:  # additions, deletions and Hydra's own settings are Hydra's to check
         key, value = item.split("=", 1)
         if key in groups:

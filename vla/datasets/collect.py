@@ -86,9 +86,13 @@ class CollectConfig:
         from vla.envs import perturbations
 
         if not 0 < self.randomize_share <= 1:
-            raise ValueError(f"randomize_share is a share of episodes in (0, 1], got {self.randomize_share}")
+            raise ValueError(
+                f"randomize_share is a share of episodes in (0, 1], got {self.randomize_share}"
+            )
         if self.randomize_share < 1 and not self.randomize:
-            raise ValueError("randomize_share chooses episodes for randomize=[...]: name the changes")
+            raise ValueError(
+                "randomize_share chooses episodes for randomize=[...]: name the changes"
+            )
         for p in perturbations.parse_all(self.randomize):  # a clear error for a bad one
             if p.kind == "distractor" and self.suite != "tabletop":
                 raise ValueError("randomize=distractor is the tabletop's: Meta-World has none")
