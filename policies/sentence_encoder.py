@@ -34,13 +34,24 @@ class SentenceEncoder:
         max_text_tokens: int = 64,
         span: int = 1,
         init: str = "pretrained",
+        words_layer: int = 0,
     ):
         """`span`: how many layers, ending at layer `layers`, each give their vector (side by
         side): no single layer names every held-out paraphrase's task (docs/results.md).
-        `init=random`: the layers drawn afresh from a fixed seed (vla.backbone), an ablation."""
+        `init=random`: the layers drawn afresh from a fixed seed (vla.backbone), an ablation.
+        `words_layer` (0: off): one more part, first, the mean of the instruction's own tokens'
+        states after that layer: what the words mean in context, where the last token's deep
+        state is what the prompt as a whole asks (a paraphrase that shares the object's words
+        but not the verb's lands nearer its task by the first, docs/results.md row 53)."""
         if not 1 <= span <= layers:
             raise ValueError(f"the sentence span must be between 1 and {layers} layers, got {span}")
+        if not 0 <= words_layer <= layers:
+            raise ValueError(
+                f"the sentence's words layer must be between 0 (off) and {layers}, got {words_layer}"
+            )
         self.span = span
+        self.words_layer = words_layer
+        self.parts = span + (1 if words_layer else 0)  # unit vectors side by side, width each
         loaded = backbone_lib.load(
             backbone_lib.BackboneConfig(name=name, num_layers=layers, dtype=dtype, init=init)
         )
@@ -53,10 +64,14 @@ class SentenceEncoder:
 
     @torch.no_grad()
     def encode_one(self, sentence: str) -> torch.Tensor:
-        ids = torch.tensor([self.text.ids(sentence)], device=next(self.decoder.parameters()).device)
-        out = self.decoder(input_ids=ids, output_hidden_states=self.span > 1)
+        ids, start, end = self.text.instruction_span(sentence)
+        ids = torch.tensor([ids], device=next(self.decoder.parameters()).device)
+        out = self.decoder(input_ids=ids, output_hidden_states=self.parts > 1)
         below = out.hidden_states[len(out.hidden_states) - self.span : -1] if self.span > 1 else ()
-        return torch.cat([h[0, -1] for h in (*below, out.last_hidden_state)]).float().cpu()
+        read = [h[0, -1] for h in (*below, out.last_hidden_state)]
+        if self.words_layer:  # hidden_states[k] is the state after layer k (0: the embeddings)
+            read.insert(0, out.hidden_states[self.words_layer][0, start:end].mean(0))
+        return torch.cat(read).float().cpu()
 
     @torch.no_grad()
     def encode_tokens_one(self, sentence: str) -> torch.Tensor:
@@ -80,7 +95,8 @@ class SentenceEncoder:
         return out.to(device), mask.to(device)
 
     def __call__(self, instructions: list[str], device=None) -> torch.Tensor:
-        """(B,) sentences -> (B, span x W) float vectors on `device`, the top layer last."""
+        """(B,) sentences -> (B, parts x W) float vectors on `device`: the words' mean first
+        (when `words_layer`), the top layer's last-token state last."""
         for s in instructions:
             if s not in self._cache:
                 if len(self._cache) >= MAX_CACHED:

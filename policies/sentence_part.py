@@ -42,6 +42,11 @@ class SentenceOptions:
     # how many layers, ending at `layer`, give the vector (side by side): layers 22-29 together
     # name the task of held-out paraphrases that any one of them misreads (docs/results.md)
     span: int = 1
+    # 0: off; k: one more part, the mean of the instruction's own tokens' states after layer k
+    # (policies/sentence_encoder.py): on Meta-World's dev paraphrases the nearest task by layer
+    # 11's words and layer 28's last token together is right 90% (MT10) / 75% (MT50), by layer
+    # 28 alone 73% / 55% (docs/results.md row 53)
+    words_layer: int = 0
     readout: str = "vector"  # vector | tasks | nearest_task (see the module's docstring)
     # nearest_task's softmax temperature on cosines: training phrasings lie 0.2-0.5 nearer their
     # own task than any other, so 0.05 makes them one-hot (e^4 or more)
@@ -58,6 +63,11 @@ class SentenceOptions:
         if not 1 <= self.span <= self.layer:
             raise ValueError(
                 f"policy.parts.sentence.span must be between 1 and layer ({self.layer}), got {self.span}"
+            )
+        if not 0 <= self.words_layer <= self.layer:
+            raise ValueError(
+                f"policy.parts.sentence.words_layer must be between 0 (off) and layer "
+                f"({self.layer}), got {self.words_layer}"
             )
         if self.readout not in READOUTS:
             raise ValueError(unknown("policy.parts.sentence.readout", self.readout, READOUTS))
@@ -88,15 +98,18 @@ class SentencePart(Part):
             context.max_text_tokens,
             options.span,
             init=options.init,
+            words_layer=options.words_layer,
         )
         vectors = self.encoder(reference)
         centre = vectors.mean(0)
         self.register_buffer("centre", centre, persistent=False)
-        read = options.span * self.encoder.width
+        read = self.encoder.parts * self.encoder.width
         self.pool = None
         if options.readout == "tokens":
-            if options.span != 1:
-                raise ValueError("policy.parts.sentence.readout=tokens reads one layer: span=1")
+            if self.encoder.parts != 1:
+                raise ValueError(
+                    "policy.parts.sentence.readout=tokens reads one layer: span=1, words_layer=0"
+                )
             read = self.encoder.width
             width = context.width
             self.pool = nn.MultiheadAttention(width, 4, batch_first=True)
@@ -132,9 +145,9 @@ class SentencePart(Part):
         return tokens, mask
 
     def unit(self, centred: torch.Tensor) -> torch.Tensor:
-        """(B, span x W) centred vectors -> unit length, each layer's part weighing the same."""
-        if self.opts.span > 1:
-            layers = centred.unflatten(-1, (self.opts.span, -1))
+        """(B, parts x W) centred vectors -> unit length, each layer's part weighing the same."""
+        if self.encoder.parts > 1:
+            layers = centred.unflatten(-1, (self.encoder.parts, -1))
             centred = nn.functional.normalize(layers, dim=-1).flatten(1)
         return nn.functional.normalize(centred, dim=-1)
 
@@ -159,7 +172,7 @@ class SentencePart(Part):
 
 
 def task_means(unit: torch.Tensor, tasks, options: SentenceOptions) -> torch.Tensor:
-    """(K, span x W): the unit mean vector of each task's reference sentences, tasks sorted."""
+    """(K, parts x W): the unit mean vector of each task's reference sentences, tasks sorted."""
     readout = f"policy.parts.sentence.readout={options.readout}"
     if len(tasks) != len(unit):
         raise ValueError(

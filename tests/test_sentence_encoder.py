@@ -255,3 +255,28 @@ def test_the_sentence_token_carries_the_verb_trains_and_survives_a_checkpoint(de
     np.testing.assert_array_equal(
         loaded.predict_action_chunk({**obs, "instruction": "lift the red cube"}, robot), lift
     )
+
+
+def test_the_words_part_is_the_mean_of_the_instructions_own_tokens_first():
+    """words_layer=k puts the instruction's own tokens' mean state after layer k before the
+    last-token vector; the template's tokens around it are left out."""
+    words = SentenceEncoder("smollm2-135m", layers=3, words_layer=2)
+    top = SentenceEncoder("smollm2-135m", layers=3)
+    v = words(["lift the red cube"])
+    assert words.parts == 2 and v.shape == (1, 2 * words.width)
+    torch.testing.assert_close(v[:, words.width :], top(["lift the red cube"]))
+    ids, start, end = words.text.instruction_span("lift the red cube")
+    assert words.text.tok.decode(ids[start:end]).strip() == "lift the red cube"
+    with torch.no_grad():
+        out = words.decoder(input_ids=torch.tensor([ids]), output_hidden_states=True)
+    expected = out.hidden_states[2][0, start:end].mean(0)
+    torch.testing.assert_close(v[0, : words.width], expected.float())
+    # the words alone tell "open" from "close" where the template is the same
+    a, b = words(["open the drawer", "close the drawer"])[:, : words.width]
+    assert float((a - b).abs().max()) > 1e-2
+    with pytest.raises(ValueError, match="words layer must be between 0"):
+        SentenceEncoder("smollm2-135m", layers=3, words_layer=4)
+    from vla.policies.sentence_part import SentenceOptions
+
+    with pytest.raises(ValueError, match="words_layer must be between 0"):
+        SentenceOptions(layer=3, words_layer=5)
