@@ -42,7 +42,7 @@ class SentenceEncoder:
         `words_layer` (0: off): one more part, first, the mean of the instruction's own tokens'
         states after that layer: what the words mean in context, where the last token's deep
         state is what the prompt as a whole asks (a paraphrase that shares the object's words
-        but not the verb's lands nearer its task by the first, docs/results.md row 53)."""
+        but not the verb's lands nearer its task by the first, docs/results.md row 55)."""
         if not 1 <= span <= layers:
             raise ValueError(f"the sentence span must be between 1 and {layers} layers, got {span}")
         if not 0 <= words_layer <= layers:

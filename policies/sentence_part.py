@@ -43,9 +43,9 @@ class SentenceOptions:
     # name the task of held-out paraphrases that any one of them misreads (docs/results.md)
     span: int = 1
     # 0: off; k: one more part, the mean of the instruction's own tokens' states after layer k
-    # (policies/sentence_encoder.py): on Meta-World's dev paraphrases the nearest task by layer
-    # 11's words and layer 28's last token together is right 90% (MT10) / 75% (MT50), by layer
-    # 28 alone 73% / 55% (docs/results.md row 53)
+    # (policies/sentence_encoder.py). The nearest task of Meta-World's dev paraphrases from
+    # layer 28 alone is right for 80% (MT10) / 51% (MT50), with layer 2's words beside it 97% /
+    # 78%, layer 11's 90% / 73% (docs/results.md row 55)
     words_layer: int = 0
     readout: str = "vector"  # vector | tasks | nearest_task (see the module's docstring)
     # nearest_task's softmax temperature on cosines: training phrasings lie 0.2-0.5 nearer their
