@@ -1,0 +1,129 @@
+"""What does the sentence vector tell about a paraphrase no demonstration uses? (policy.parts.sentence)
+
+The sentence part's features as the policy computes them (SentenceEncoder: layer `--layer`'s
+last-token state, and with `words_layer` the mean of the instruction's own tokens after that
+layer beside it; centred on the training phrasings, each part unit length), fitted on the
+training phrasings only and asked about the dev paraphrases:
+- nearest task: the training task whose mean vector is nearest (what readout=nearest_task reads);
+- linear probe: softmax regression on the features (what a linear read-out such as the FiLM of
+  readout=vector can learn), for the task and, on the tabletop, for the colour;
+- tabletop also: the left-out combinations (lift:blue, push:red, place:green: no training
+  sentence names them) in the training phrasings, as a combination split would ask them.
+Dev phrasings only: the frozen test paraphrases are never read here (envs/test_phrasings.py).
+
+    python scripts/probe_sentence_readout.py [--words-layers 0,2,11] [--layer 28]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from vla.envs import metaworld_language
+from vla.envs.language import COLORS, TEMPLATES
+from vla.policies.sentence_encoder import SentenceEncoder
+
+TABLETOP_TASKS = ("reach", "lift", "place", "push")
+LEFT_OUT = {("lift", "blue"), ("push", "red"), ("place", "green")}
+
+
+def features(encoder: SentenceEncoder, reference: list[str]):
+    """A function: sentences -> (N, parts x W) features, centred on `reference`, each part unit."""
+    centre = encoder(reference).mean(0)
+
+    def read(sentences: list[str]) -> torch.Tensor:
+        parts = (encoder(sentences) - centre).unflatten(-1, (encoder.parts, -1))
+        return torch.nn.functional.normalize(parts, dim=-1).flatten(1)
+
+    return read
+
+
+def nearest_mean(train_x, train_y, test_x, classes: int) -> torch.Tensor:
+    means = torch.stack([train_x[train_y == k].mean(0) for k in range(classes)])
+    return (test_x @ torch.nn.functional.normalize(means, dim=-1).T).argmax(-1)
+
+
+def linear_probe(train_x, train_y, test_x, classes: int) -> torch.Tensor:
+    weight = torch.zeros(train_x.shape[1], classes, requires_grad=True)
+    bias = torch.zeros(classes, requires_grad=True)
+    opt = torch.optim.LBFGS([weight, bias], max_iter=300)
+
+    def loss():
+        opt.zero_grad()
+        value = torch.nn.functional.cross_entropy(train_x @ weight + bias, train_y)
+        value = value + 1e-3 * weight.pow(2).sum()
+        value.backward()
+        return value
+
+    opt.step(loss)
+    return (test_x @ weight + bias).argmax(-1)
+
+
+def accuracy(predicted: torch.Tensor, labels: list[int]) -> float:
+    return float((predicted == torch.tensor(labels)).float().mean())
+
+
+def metaworld_rows(encoder: SentenceEncoder, name: str, tasks: list[str]) -> list[str]:
+    train = [(k, s) for k, t in enumerate(tasks) for s in metaworld_language.templates(t, "train")]
+    dev = [(k, s) for k, t in enumerate(tasks) for s in metaworld_language.templates(t, "heldout")]
+    read = features(encoder, [s for _, s in train])
+    x, y = read([s for _, s in train]), torch.tensor([k for k, _ in train])
+    dev_x, dev_y = read([s for _, s in dev]), [k for k, _ in dev]
+    return [
+        f"{name} ({len(dev)} dev paraphrases): nearest task "
+        f"{accuracy(nearest_mean(x, y, dev_x, len(tasks)), dev_y):.2f}, linear probe "
+        f"{accuracy(linear_probe(x, y, dev_x, len(tasks)), dev_y):.2f}"
+    ]
+
+
+def tabletop_sentences(which: str, left_out: bool) -> list[tuple[str, str, str]]:
+    return [
+        (task, c, t.format(obj=f"{c} cube", color=c, place="in the bowl", mark="orange mark"))
+        for task in TABLETOP_TASKS
+        for t in TEMPLATES[task][which]
+        for c in COLORS
+        if ((task, c) in LEFT_OUT) == left_out
+    ]
+
+
+def tabletop_rows(encoder: SentenceEncoder) -> list[str]:
+    train = tabletop_sentences("train", left_out=False)
+    tests = {
+        "dev paraphrases": tabletop_sentences("heldout", False)
+        + tabletop_sentences("heldout", True),
+        "left-out combinations": tabletop_sentences("train", left_out=True),
+    }
+    read = features(encoder, [s for *_, s in train])
+    x = read([s for *_, s in train])
+    rows = []
+    for name, test in tests.items():
+        test_x = read([s for *_, s in test])
+        found = []
+        for slot, names in ((0, TABLETOP_TASKS), (1, COLORS)):
+            y = torch.tensor([names.index(e[slot]) for e in train])
+            labels = [names.index(e[slot]) for e in test]
+            found.append(accuracy(linear_probe(x, y, test_x, len(names)), labels))
+        rows.append(
+            f"tabletop {name} ({len(test)}): linear probe task {found[0]:.2f}, colour {found[1]:.2f}"
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backbone", default="smollm2-135m")
+    parser.add_argument("--layer", type=int, default=28)
+    parser.add_argument("--words-layers", default="0,2,11")
+    args = parser.parse_args()
+    for words_layer in (int(w) for w in args.words_layers.split(",")):
+        encoder = SentenceEncoder(args.backbone, args.layer, words_layer=words_layer)
+        rows = metaworld_rows(encoder, "MT10", list(metaworld_language.MT10))
+        rows += metaworld_rows(encoder, "MT50", list(metaworld_language.TASKS))
+        rows += tabletop_rows(encoder)
+        for row in rows:
+            print(f"layer {args.layer}, words_layer {words_layer}: {row}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
