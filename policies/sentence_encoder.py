@@ -40,9 +40,10 @@ class SentenceEncoder:
         side): no single layer names every held-out paraphrase's task (docs/results.md).
         `init=random`: the layers drawn afresh from a fixed seed (vla.backbone), an ablation.
         `words_layer` (0: off): one more part, first, the mean of the instruction's own tokens'
-        states after that layer: what the words mean in context, where the last token's deep
-        state is what the prompt as a whole asks (a paraphrase that shares the object's words
-        but not the verb's lands nearer its task by the first, docs/results.md row 55)."""
+        states after that layer: what its words say (the colour, the object, the verb), where
+        the last token's deep state is what the prompt as a whole asks; layer 2's words beside
+        layer 28 name the task of far more Meta-World paraphrases and keep the tabletop's
+        colour (docs/results.md, "What the sentence vector knows")."""
         if not 1 <= span <= layers:
             raise ValueError(f"the sentence span must be between 1 and {layers} layers, got {span}")
         if not 0 <= words_layer <= layers:

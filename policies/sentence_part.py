@@ -45,7 +45,7 @@ class SentenceOptions:
     # 0: off; k: one more part, the mean of the instruction's own tokens' states after layer k
     # (policies/sentence_encoder.py). The nearest task of Meta-World's dev paraphrases from
     # layer 28 alone is right for 80% (MT10) / 51% (MT50), with layer 2's words beside it 97% /
-    # 78%, layer 11's 90% / 73% (docs/results.md row 55)
+    # 78%, layer 11's 90% / 73% (docs/results.md, "What the sentence vector knows")
     words_layer: int = 0
     readout: str = "vector"  # vector | tasks | nearest_task (see the module's docstring)
     # nearest_task's softmax temperature on cosines: training phrasings lie 0.2-0.5 nearer their
