@@ -3,10 +3,16 @@
 The policy keeps only its first few backbone layers, and those do not know that "hoist the cube
 into the air" means "lift it"; the pretrained model's own deep layers do (policies/
 sentence_encoder.py runs them, frozen, once per distinct sentence). This part turns that vector
-into one token ("sentence"), read one of four ways (`readout`):
+into one token ("sentence"), read one of five ways (`readout`):
 - `vector`: the whole vector, centred on the training instructions (deep vectors of any two
   prompts point the same way, cosine >= 0.98: what tells tasks apart is the difference from
   their mean), each layer's part unit length;
+- `projected`: that vector with only its part inside the span of the training sentences' own
+  vectors. Training moves the read-out only along directions some training sentence has, so
+  a paraphrase's part outside that span meets the read-out's random initial weights there and
+  moves the policy at random (row 55: `vector` kept 64% on the training phrasings and lost
+  most dev paraphrases). Projected, a new sentence is read by what it shares with the training
+  ones, and a new combination of known words is a new point in their span: not a lookup;
 - `tasks`: only how close it lies to each training task's mean vector;
 - `nearest_task`: those likenesses through a softmax at `temperature`: about one-hot on the
   nearest training task, so a paraphrase that names its task reads exactly as the training
@@ -33,7 +39,7 @@ from vla.policies.part import Part, PolicyContext, Seen
 from vla.policies.sentence_encoder import SentenceEncoder
 from vla.suggest import unknown
 
-READOUTS = ("vector", "tasks", "nearest_task", "tokens")
+READOUTS = ("vector", "projected", "tasks", "nearest_task", "tokens")
 
 
 @dataclass
@@ -47,7 +53,7 @@ class SentenceOptions:
     # layer 28 alone is right for 80% (MT10) / 51% (MT50), with layer 2's words beside it 97% /
     # 78%, layer 11's 90% / 73% (docs/results.md, "What the sentence vector knows")
     words_layer: int = 0
-    readout: str = "vector"  # vector | tasks | nearest_task (see the module's docstring)
+    readout: str = "vector"  # vector | projected | tasks | nearest_task | tokens (module docstring)
     # nearest_task's softmax temperature on cosines: training phrasings lie 0.2-0.5 nearer their
     # own task than any other, so 0.05 makes them one-hot (e^4 or more)
     temperature: float = 0.05
@@ -114,6 +120,11 @@ class SentencePart(Part):
             width = context.width
             self.pool = nn.MultiheadAttention(width, 4, batch_first=True)
             self.query = nn.Parameter(torch.randn(1, 1, width) / width**0.5)
+        elif options.readout == "projected":
+            # the orthogonal projection onto the training sentences' span: unique whatever basis
+            # QR picks, so it is recomputed from the fitted sentences rather than saved
+            basis, _ = torch.linalg.qr(self.unit(vectors - centre).T.double())
+            self.register_buffer("projection", (basis @ basis.T).float(), persistent=False)
         elif options.readout != "vector":
             means = task_means(
                 self.unit(vectors - centre), context.fitted.get("tasks", ()), options
@@ -152,9 +163,12 @@ class SentencePart(Part):
         return nn.functional.normalize(centred, dim=-1)
 
     def features(self, centred: torch.Tensor) -> torch.Tensor:
-        """What the token reads (`readout`): the unit vector at about unit scale per channel,
-        its cosine to each task's mean, or those cosines as a sharp softmax."""
+        """What the token reads (`readout`): the unit vector at about unit scale per channel
+        (projected onto the training sentences' span), its cosine to each task's mean, or those
+        cosines as a sharp softmax."""
         unit = self.unit(centred)
+        if self.opts.readout == "projected":
+            unit = unit @ self.projection
         if self.opts.readout == "tasks":
             return unit @ self.task_means.T
         if self.opts.readout == "nearest_task":

@@ -168,6 +168,32 @@ def test_the_nearest_task_readout_is_about_one_hot_on_the_nearest_task(demos):
         SentenceOptions(layer=3, readout="nearest_task", temperature=0)
 
 
+def test_the_projected_readout_keeps_only_what_lies_in_the_training_sentences_span(demos):
+    """readout=projected: a reference sentence reads as the vector readout reads it; any other
+    sentence loses its part outside the references' span (where the token's weights, which
+    training never moves, would move the policy at random); a new combination of known words (lift +
+    blue, where only "lift the red cube" and "touch the blue cube" were trained) still reads
+    differently from every reference."""
+    ref = ("lift the red cube", "touch the blue cube", "touch the red cube")
+    opts = {"layer": 3, "words_layer": 2, "readout": "projected"}
+    part = sentence_policy(demos, opts, ref).parts["sentence"]
+    plain = sentence_policy(demos, {**opts, "readout": "vector"}, ref).parts["sentence"]
+    p = part.projection
+    torch.testing.assert_close(p @ p, p, atol=1e-5, rtol=1e-4)  # a projection
+    assert round(float(p.trace())) == 3  # onto the three references' span
+    known = part.encoder(list(ref)) - part.centre
+    torch.testing.assert_close(part.features(known), plain.features(known), atol=1e-5, rtol=1e-4)
+    other = part.encoder(["hoist the green block"]) - part.centre  # words no reference has
+    read, whole = part.features(other), plain.features(other)
+    assert float(read.norm()) < 0.9 * float(whole.norm())  # much of it lay outside the span
+    torch.testing.assert_close(read @ p, read, atol=1e-4, rtol=1e-4)  # the rest lies inside
+    combination = part.encoder(["lift the blue cube"]) - part.centre
+    read, whole = part.features(combination), plain.features(combination)
+    assert float(read.norm()) > 0.95 * float(whole.norm())  # known words: inside the span
+    unit = torch.nn.functional.normalize
+    assert float((unit(read, dim=-1) @ unit(part.features(known), dim=-1).T).max()) < 0.99
+
+
 def test_sentence_vectors_are_centred_on_the_reference_sentences(demos):
     """Deep vectors of any two prompts point almost the same way; the token reads each one's
     difference from the reference sentences' mean, and a policy without references is refused."""
