@@ -48,7 +48,8 @@ class SentenceEncoder:
             raise ValueError(f"the sentence span must be between 1 and {layers} layers, got {span}")
         if not 0 <= words_layer <= layers:
             raise ValueError(
-                f"the sentence's words layer must be between 0 (off) and {layers}, got {words_layer}"
+                f"the sentence's words layer must be between 0 (off) and {layers}, "
+                f"got {words_layer}"
             )
         self.span = span
         self.words_layer = words_layer

@@ -156,11 +156,7 @@ class SentencePart(Part):
         return tokens, mask
 
     def unit(self, centred: torch.Tensor) -> torch.Tensor:
-        """(B, parts x W) centred vectors -> unit length, each layer's part weighing the same."""
-        if self.encoder.parts > 1:
-            layers = centred.unflatten(-1, (self.encoder.parts, -1))
-            centred = nn.functional.normalize(layers, dim=-1).flatten(1)
-        return nn.functional.normalize(centred, dim=-1)
+        return unit_parts(centred, self.encoder.parts)
 
     def features(self, centred: torch.Tensor) -> torch.Tensor:
         """What the token reads (`readout`): the unit vector at about unit scale per channel
@@ -183,6 +179,14 @@ class SentencePart(Part):
             counts[e["instruction"]][e["task"]] += 1
         by_sentence = {s: max(sorted(t), key=t.get) for s, t in sorted(counts.items())}
         return {"reference": list(by_sentence), "tasks": list(by_sentence.values())}
+
+
+def unit_parts(centred: torch.Tensor, parts: int) -> torch.Tensor:
+    """(B, parts x W) centred vectors -> unit length, each part (a layer's or the words') weighing
+    the same."""
+    if parts > 1:
+        centred = nn.functional.normalize(centred.unflatten(-1, (parts, -1)), dim=-1).flatten(1)
+    return nn.functional.normalize(centred, dim=-1)
 
 
 def task_means(unit: torch.Tensor, tasks, options: SentenceOptions) -> torch.Tensor:

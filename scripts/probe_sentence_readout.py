@@ -1,4 +1,4 @@
-"""What does the sentence vector tell about a paraphrase no demonstration uses? (policy.parts.sentence)
+"""What does the sentence vector tell about a paraphrase no demonstration uses?
 
 The sentence part's features as the policy computes them (SentenceEncoder: layer `--layer`'s
 last-token state, and with `words_layer` the mean of the instruction's own tokens after that
@@ -23,25 +23,23 @@ import torch
 from vla.envs import metaworld_language
 from vla.envs.language import COLORS, TEMPLATES
 from vla.policies.sentence_encoder import SentenceEncoder
+from vla.policies.sentence_part import SentenceOptions, task_means, unit_parts
 
 TABLETOP_TASKS = ("reach", "lift", "place", "push")
 LEFT_OUT = {("lift", "blue"), ("push", "red"), ("place", "green")}
 
 
 def features(encoder: SentenceEncoder, reference: list[str]):
-    """A function: sentences -> (N, parts x W) features, centred on `reference`, each part unit."""
+    """A function: sentences -> (N, parts x W) unit features centred on `reference`, as the
+    sentence part computes them."""
     centre = encoder(reference).mean(0)
-
-    def read(sentences: list[str]) -> torch.Tensor:
-        parts = (encoder(sentences) - centre).unflatten(-1, (encoder.parts, -1))
-        return torch.nn.functional.normalize(parts, dim=-1).flatten(1)
-
-    return read
+    return lambda sentences: unit_parts(encoder(sentences) - centre, encoder.parts)
 
 
-def nearest_mean(train_x, train_y, test_x, classes: int) -> torch.Tensor:
-    means = torch.stack([train_x[train_y == k].mean(0) for k in range(classes)])
-    return (test_x @ torch.nn.functional.normalize(means, dim=-1).T).argmax(-1)
+def nearest_mean(train_x, train_y, test_x) -> torch.Tensor:
+    """The class whose unit mean vector is nearest, as readout=nearest_task compares them."""
+    means = task_means(train_x, train_y.tolist(), SentenceOptions(readout="nearest_task"))
+    return (test_x @ means.T).argmax(-1)
 
 
 def linear_probe(train_x, train_y, test_x, classes: int) -> torch.Tensor:
@@ -72,7 +70,7 @@ def metaworld_rows(encoder: SentenceEncoder, name: str, tasks: list[str]) -> lis
     dev_x, dev_y = read([s for _, s in dev]), [k for k, _ in dev]
     return [
         f"{name} ({len(dev)} dev paraphrases): nearest task "
-        f"{accuracy(nearest_mean(x, y, dev_x, len(tasks)), dev_y):.2f}, linear probe "
+        f"{accuracy(nearest_mean(x, y, dev_x), dev_y):.2f}, linear probe "
         f"{accuracy(linear_probe(x, y, dev_x, len(tasks)), dev_y):.2f}"
     ]
 

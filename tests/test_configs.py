@@ -163,7 +163,8 @@ def test_a_recipe_composes_for_collect_and_train(recipe):
 
 def test_the_general_recipe_fits_nothing_to_a_scene_and_is_one_file_for_every_suite():
     """No localizer (pixel labels, a camera's plane), no anchors (a sub-goal order in the
-    head), no sentence read as a training task; its training labels are the world positions every suite records (the world part).
+    head), no sentence read as a training task; its training labels are the world positions
+    every suite records (the world part).
     Collecting it on each suite differs only in the suite (and so its tasks and control)."""
     parts = PolicyConfig(**composed("train", "recipe=general")["policy"]).parts
     assert parts["localizer"] is None and parts["anchors"] is None and parts["world"]

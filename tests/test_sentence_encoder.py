@@ -171,9 +171,9 @@ def test_the_nearest_task_readout_is_about_one_hot_on_the_nearest_task(demos):
 def test_the_projected_readout_keeps_only_what_lies_in_the_training_sentences_span(demos):
     """readout=projected: a reference sentence reads as the vector readout reads it; any other
     sentence loses its part outside the references' span (where the token's weights, which
-    training never moves, would move the policy at random); a new combination of known words (lift +
-    blue, where only "lift the red cube" and "touch the blue cube" were trained) still reads
-    differently from every reference."""
+    training never moves, would move the policy at random); a new combination of known words
+    ("lift the blue cube", where lift was trained only with red) lies in the span and still
+    reads differently from every reference."""
     ref = ("lift the red cube", "touch the blue cube", "touch the red cube")
     opts = {"layer": 3, "words_layer": 2, "readout": "projected"}
     part = sentence_policy(demos, opts, ref).parts["sentence"]

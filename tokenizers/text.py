@@ -26,9 +26,8 @@ class TextTokenizer:
         self._around = (before, after)
 
     def ids(self, instruction: str) -> list[int]:
-        return self.full_ids(instruction)[
-            -self.max_tokens :
-        ]  # keep the end: the instruction and the assistant turn
+        # keep the end: the instruction and the assistant turn
+        return self.full_ids(instruction)[-self.max_tokens :]
 
     def full_ids(self, instruction: str) -> list[int]:
         if not isinstance(instruction, str) or not instruction.strip():
