@@ -60,6 +60,12 @@ class SentenceOptions:
     # pretrained | random: the encoder's layers drawn afresh from a fixed seed (the ablation of
     # what pretraining put in them; the same draw at training and acting, so never saved)
     init: str = "pretrained"
+    # readout=projected, training only: Gaussian noise of this expected norm (the unit vector's
+    # is 1) added inside the training sentences' span. The training phrasings lie about
+    # equally far apart (distance ~0.95, same task or not) and a dev paraphrase ~0.7 from its
+    # nearest one; trained on those exact points alone, the policy's answer between them is
+    # unconstrained. The noise makes it act on a neighbourhood of each training sentence
+    noise: float = 0.0
 
     def __post_init__(self):
         if self.layer < 1:
@@ -79,6 +85,11 @@ class SentenceOptions:
             raise ValueError(unknown("policy.parts.sentence.readout", self.readout, READOUTS))
         if self.init not in backbone_lib.INITS:
             raise ValueError(unknown("policy.parts.sentence.init", self.init, backbone_lib.INITS))
+        if self.noise < 0 or (self.noise and self.readout != "projected"):
+            raise ValueError(
+                "policy.parts.sentence.noise is a norm >= 0, added inside the training sentences' "
+                f"span: it needs readout=projected (got noise={self.noise}, readout={self.readout})"
+            )
         if not self.temperature > 0:
             raise ValueError(
                 f"policy.parts.sentence.temperature must be > 0, got {self.temperature}"
@@ -125,6 +136,7 @@ class SentencePart(Part):
             # QR picks, so it is recomputed from the fitted sentences rather than saved
             basis, _ = torch.linalg.qr(self.unit(vectors - centre).T.double())
             self.register_buffer("projection", (basis @ basis.T).float(), persistent=False)
+            self.span_rank = basis.shape[1]
         elif options.readout != "vector":
             means = task_means(
                 self.unit(vectors - centre), context.fitted.get("tasks", ()), options
@@ -165,6 +177,10 @@ class SentencePart(Part):
         unit = self.unit(centred)
         if self.opts.readout == "projected":
             unit = unit @ self.projection
+            if self.training and self.opts.noise:
+                # isotropic in the span: each of its `span_rank` directions gets noise^2/rank
+                inside = torch.randn_like(unit) @ self.projection
+                unit = unit + inside * (self.opts.noise / self.span_rank**0.5)
         if self.opts.readout == "tasks":
             return unit @ self.task_means.T
         if self.opts.readout == "nearest_task":

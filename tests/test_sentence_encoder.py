@@ -194,6 +194,30 @@ def test_the_projected_readout_keeps_only_what_lies_in_the_training_sentences_sp
     assert float((unit(read, dim=-1) @ unit(part.features(known), dim=-1).T).max()) < 0.99
 
 
+def test_the_projected_readouts_noise_acts_in_training_only_and_inside_the_span(demos):
+    """noise: while training, each sentence reads as a random point near it inside the training
+    sentences' span (expected distance `noise` on the unit vector's scale); acting reads it
+    exactly; and noise without the projected readout is refused."""
+    ref = ("lift the red cube", "touch the blue cube", "touch the red cube", "push the red cube")
+    opts = {"layer": 3, "words_layer": 2, "readout": "projected"}
+    part = sentence_policy(demos, {**opts, "noise": 0.5}, ref).parts["sentence"]
+    known = (part.encoder(list(ref)) - part.centre).repeat(500, 1)
+    part.eval()
+    exact = part.features(known)
+    torch.testing.assert_close(part.features(known), exact)  # acting: no noise
+    part.train()
+    noisy = part.features(known)
+    scale = exact.shape[-1] ** 0.5  # features are the unit vector times sqrt(width)
+    moved = (noisy - exact) / scale
+    torch.testing.assert_close(moved @ part.projection, moved, atol=1e-4, rtol=1e-4)  # inside
+    distance = float(moved.pow(2).sum(-1).mean().sqrt())
+    assert 0.45 < distance < 0.55, distance
+    with pytest.raises(ValueError, match="readout=projected"):
+        SentenceOptions(layer=3, readout="vector", noise=0.5)
+    with pytest.raises(ValueError, match=">= 0"):
+        SentenceOptions(layer=3, readout="projected", noise=-1)
+
+
 def test_sentence_vectors_are_centred_on_the_reference_sentences(demos):
     """Deep vectors of any two prompts point almost the same way; the token reads each one's
     difference from the reference sentences' mean, and a policy without references is refused."""
