@@ -54,3 +54,14 @@ def test_after_success_records_the_expert_carrying_on():
     short = TabletopEnv(robot="ur5e", task="lift", image_obs=False, control="ee_pose", max_steps=40)
     capped = rollout.run_episode(short, short.expert(), seed=3, after_success=100)
     assert capped["success_step"] == plain["length"] < 40 == capped["length"]
+
+
+def test_the_record_says_what_the_instruction_asks():
+    """ "asked": the task and the scene's named object and fixture, which the sentence part
+    groups phrasings by (a place episode names both; a lift names no fixture)."""
+    for task, keys in (("place", {"task", "target", "goal"}), ("lift", {"task", "target"})):
+        env = TabletopEnv(robot="ur5e", task=task, image_obs=False, max_steps=2)
+        record = rollout.run_episode(env, env.expert(), seed=5)
+        asked = record["asked"]
+        assert set(asked) == keys and asked["task"] == task
+        assert asked["target"] in record["instruction"]  # the colour the sentence names

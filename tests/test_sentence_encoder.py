@@ -10,7 +10,7 @@ from tests.test_policy import ROBOTS, batch_of, make_policy, obs_of
 from vla.datasets.loader import EpisodeDataset
 from vla.envs.language import TEMPLATES
 from vla.policies.sentence_encoder import SentenceEncoder
-from vla.policies.sentence_part import SentenceOptions
+from vla.policies.sentence_part import SentenceOptions, SentencePart
 
 COLOURS = ("red", "green", "blue")
 REF = ("lift the red cube", "touch the red cube", "pick up the blue cube")
@@ -216,6 +216,45 @@ def test_the_projected_readouts_noise_acts_in_training_only_and_inside_the_span(
         SentenceOptions(layer=3, readout="vector", noise=0.5)
     with pytest.raises(ValueError, match=">= 0"):
         SentenceOptions(layer=3, readout="projected", noise=-1)
+
+
+def test_projecting_onto_the_meanings_reads_phrasings_of_one_meaning_alike(demos):
+    """onto=meanings: the projection is onto the span of each meaning's mean vector (fitted from
+    the records' "asked", the colour included), so two phrasings of one meaning read more alike
+    than across the sentences' span; a new combination of known words still reads unlike every
+    reference; and an unknown `onto` is refused."""
+    ref = ("lift the red cube", "raise the red cube", "touch the blue cube", "touch the red cube")
+    asked = (("lift", "red"), ("lift", "red"), ("reach", "blue"), ("reach", "red"))
+    episodes = [
+        {"instruction": s, "task": t, "asked": {"task": t, "target": c}}
+        for s, (t, c) in zip(ref, asked, strict=True)
+    ]
+    fitted = SentencePart.fit(SentenceOptions(), episodes, {})
+    assert fitted["reference"] == sorted(ref)
+    assert len(set(fitted["meanings"])) == 3 and len(set(fitted["tasks"])) == 2
+    opts = {"layer": 3, "words_layer": 2, "readout": "projected"}
+    policy = make_policy(
+        demos,
+        "chunk",
+        parts={"sentence": {**opts, "onto": "meanings"}},
+        fitted={"sentence": fitted},
+    )
+    meanings = policy.parts["sentence"]
+    sentences = sentence_policy(demos, opts, ref).parts["sentence"]
+    assert round(float(meanings.projection.trace())) == 3  # one direction per meaning
+
+    def likeness(part, a, b):
+        read = part.features(part.encoder([a, b]) - part.centre)
+        return float(torch.nn.functional.cosine_similarity(read[:1], read[1:]))
+
+    same = ("lift the red cube", "raise the red cube")
+    assert likeness(meanings, *same) > likeness(sentences, *same) + 0.1
+    known = meanings.features(meanings.encoder(list(ref)) - meanings.centre)
+    new = meanings.features(meanings.encoder(["lift the blue cube"]) - meanings.centre)
+    unit = torch.nn.functional.normalize
+    assert float((unit(new, dim=-1) @ unit(known, dim=-1).T).max()) < 0.99
+    with pytest.raises(ValueError, match="policy.parts.sentence.onto"):
+        SentenceOptions(readout="projected", onto="tasks")
 
 
 def test_sentence_vectors_are_centred_on_the_reference_sentences(demos):

@@ -35,7 +35,8 @@ def run_episode(
     `after_success`: steps to go on acting (and recording) once the task first succeeds, within
     the step limit, so that demonstrations do not stop at the success threshold (a lift that
     ends the moment the cube is 4 cm up shows a policy almost nothing of carrying on upwards).
-    "success_step" says when it first succeeded; with `record`, "target_track" says where the
+    "success_step" says when it first succeeded, "asked" what the instruction asks ({"task",
+    and where the suite names them "target" and "goal"}); with `record`, "target_track" says where the
     named cube was in each recorded frame (the localizer's labels), and "world_track" {"object":
     [[x, y, z], ...], "goal": [...]} where the object and its goal were (the world part's)."""
     obs, info = env.reset(seed=seed, options=options)
@@ -89,6 +90,11 @@ def run_episode(
         "cameras": list(facts["cameras"]),
         "image_size": list(facts["image_size"]),
         "initial_state": initial,
+    }
+    # what the instruction asks, as the suite set the scene up: the task and, where the suite
+    # has them, the named object and fixture (the sentence part groups phrasings by it)
+    result["asked"] = {"task": facts["task"]} | {
+        k: facts[k] for k in ("target", "goal") if facts.get(k) is not None
     }
     if facts.get("group"):  # e.g. Meta-World's difficulty: results are reported per group too
         result["group"] = facts["group"]
