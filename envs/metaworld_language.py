@@ -643,7 +643,86 @@ DIFFICULTY = {
     "hard": ("assembly", "hand-insert", "pick-out-of-hole", "pick-place", "push", "push-back"),
     "very_hard": ("shelf-place", "disassemble", "stick-pull", "stick-push", "pick-place-wall"),
 }  # fmt: skip
-SETS = ("train", "heldout", "test")  # heldout: the dev paraphrases; test: frozen, see below
+# heldout: the dev paraphrases; test: frozen, see below; train_wide: train and WIDER's
+SETS = ("train", "heldout", "test", "train_wide")
+
+# More training phrasings per task, for `vla collect instruction_set=train_wide`: three short
+# imperatives per task leave the policy 3 points per task to learn from, and a paraphrase in
+# another style ("please ...", "the drawer needs to be ...") falls between them. These vary the
+# style the same way across tasks, so what stays constant within a task is what it asks.
+# Written for MT10's tasks so far (the proxy's), without the dev paraphrases' wording.
+WIDER: dict[str, tuple[str, ...]] = {
+    "reach": (
+        "please move your hand over to the goal",
+        "could you reach out to the target",
+        "the gripper needs to touch the goal position",
+        "get the end effector to the goal",
+        "head for the target with the arm",
+    ),
+    "push": (
+        "please push the puck until it reaches the goal",
+        "could you shove the puck over to the target",
+        "the puck has to end up on the goal, so push it there",
+        "use the gripper to slide the puck onto the target",
+        "move the puck along the table to the goal by pushing it",
+    ),
+    "pick-place": (
+        "please pick the puck up and put it down on the goal",
+        "could you lift the puck and drop it at the target",
+        "the puck needs to go on the goal, so pick it up and place it",
+        "grasp the puck and bring it to the target position",
+        "take the puck to the goal position",
+    ),
+    "door-open": (
+        "please open the door",
+        "could you pull the door so it opens",
+        "the door needs to be opened",
+        "pull on the door's handle until the door is open",
+        "make the door open",
+    ),
+    "drawer-open": (
+        "please open the drawer",
+        "could you pull the drawer out",
+        "the drawer needs to be opened",
+        "pull on the drawer's handle until it is open",
+        "make the drawer open",
+    ),
+    "drawer-close": (
+        "please close the drawer",
+        "could you push the drawer in",
+        "the drawer needs to be closed",
+        "push on the drawer's front until it is shut",
+        "make the drawer close",
+    ),
+    "button-press-topdown": (
+        "please press the button",
+        "could you push the button from the top",
+        "the button needs to be pressed down",
+        "lower the hand onto the button until it clicks in",
+        "press the top of the button",
+    ),
+    "peg-insert-side": (
+        "please put the peg into the hole",
+        "could you insert the peg sideways",
+        "the peg needs to go into the hole",
+        "grasp the peg and push it into the hole from the side",
+        "fit the peg into the hole",
+    ),
+    "window-open": (
+        "please open the window",
+        "could you slide the window to open it",
+        "the window needs to be opened",
+        "push the window sideways until it is open",
+        "make the window open",
+    ),
+    "window-close": (
+        "please close the window",
+        "could you slide the window to close it",
+        "the window needs to be closed",
+        "push the window sideways until it is shut",
+        "make the window close",
+    ),
+}
 
 
 def templates(task: str, instruction_set: str = "train") -> tuple[str, ...]:
@@ -654,6 +733,14 @@ def templates(task: str, instruction_set: str = "train") -> tuple[str, ...]:
 
         return test_phrasings.phrasings("metaworld", task)
     train, heldout = PHRASES[task]
+    if instruction_set == "train_wide":
+        if task not in WIDER:
+            raise ValueError(
+                f"instruction_set=train_wide has more phrasings for MT10's tasks only so far, "
+                f"not {task!r}: collect it with instruction_set=train, or write its phrasings "
+                "into envs/metaworld_language.py's WIDER"
+            )
+        return train + WIDER[task]
     return train if instruction_set == "train" else heldout
 
 

@@ -10,6 +10,8 @@ import pytest
 from vla.envs import language, metaworld_language, test_phrasings
 from vla.evaluation.evaluate import EvalConfig, plan
 
+WIDER = metaworld_language.WIDER
+
 
 def words(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9{}]+", text.lower()))
@@ -23,7 +25,9 @@ def test_the_test_paraphrases_are_frozen_and_new(tmp_path, monkeypatch):
     for suite, module in (("tabletop", language), ("metaworld", metaworld_language)):
         for task, phrasings in data[suite].items():
             assert len(phrasings) >= 3
-            seen = {words(p) for s in ("train", "heldout") for p in module.templates(task, s)}
+            wide = module is metaworld_language and task in WIDER
+            sets = ("train", "heldout") + (("train_wide",) if wide else ())
+            seen = {words(p) for s in sets for p in module.templates(task, s)}
             assert not seen & {words(p) for p in phrasings}, (suite, task)
             assert all(set(p) <= set(language.CHARSET) | set("{}") for p in phrasings)
     for phrasings in data["tabletop"].values():  # every slot fills
@@ -42,6 +46,29 @@ def test_the_test_paraphrases_are_frozen_and_new(tmp_path, monkeypatch):
 def test_metaworld_has_several_dev_paraphrases_per_task():
     for task in metaworld_language.TASKS:
         assert len(metaworld_language.templates(task, "heldout")) >= 3
+
+
+def test_train_wide_adds_phrasings_that_no_dev_paraphrase_has():
+    """instruction_set=train_wide: the training phrasings and more, for MT10's tasks; none
+    repeats a dev paraphrase or another task's phrasing, every one fits the observation's
+    charset, and a task without them is refused with what to do."""
+    assert set(WIDER) == set(metaworld_language.MT10)
+    everyone = [p for t in WIDER for p in metaworld_language.templates(t, "train_wide")]
+    assert len(set(map(words, everyone))) == len(everyone)  # no phrasing twice, across tasks
+    for task in WIDER:
+        wide = metaworld_language.templates(task, "train_wide")
+        assert wide[:3] == metaworld_language.templates(task, "train") and len(wide) == 8
+        dev = {words(p) for p in metaworld_language.templates(task, "heldout")}
+        assert not dev & {words(p) for p in wide}
+        assert all(set(p) <= set(language.CHARSET) and len(p) <= language.MAX_LENGTH for p in wide)
+    with pytest.raises(ValueError, match="instruction_set=train"):
+        metaworld_language.templates("assembly", "train_wide")
+    from vla.envs.metaworld_env import MetaWorldEnv
+
+    env = MetaWorldEnv("drawer-open", instruction_set="train_wide", image_obs=False)
+    told = {env.reset(seed=seed)[0]["instruction"] for seed in range(40)}
+    assert told == set(metaworld_language.templates("drawer-open", "train_wide"))
+    env.close()
 
 
 def test_the_verb_swap_names_the_same_cube_for_another_task():

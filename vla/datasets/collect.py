@@ -33,7 +33,8 @@ class CollectConfig:
     image_size: int = 128  # square camera images, front + wrist
     seed: int = 0  # first seed of every cell
     max_attempts_factor: float = 2.0  # give up on a cell after this many times `episodes` tries
-    instruction_set: str = "train"  # train | heldout phrasings (never test: see below)
+    # train | heldout phrasings (never test: see below); Meta-World's MT10 also train_wide
+    instruction_set: str = "train"
     ray_address: str | None = None  # None: a local Ray; or a cluster's address
     progress: bool = True
     # std (rad) of Gaussian noise on the executed arm joint targets; the clean expert action is
