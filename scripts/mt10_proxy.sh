@@ -26,7 +26,8 @@ fi
 for spec in "$@"; do
   read -r name overrides <<< "$spec"
   out=$EXP/runs/$name
-  if [ ! -d "$out/policy" ]; then
+  # policy/ is refreshed at every checkpoint: the last step's checkpoint says training ended
+  if [ "$(cat "$out/checkpoints/LATEST" 2>/dev/null)" != "$(printf step_%06d "$STEPS")" ]; then
     echo "== train $name $(date)"
     # shellcheck disable=SC2086  # the overrides are words
     $VLA train recipe=general dataset="$DATA" train.steps="$STEPS" policy.image_size="$IMAGE" \

@@ -22,7 +22,8 @@ if [ ! -f "$DATA/.complete" ]; then
   $VLA collect recipe=general "robots=$ROBOTS" "tasks=$TASKS" episodes="$EPISODES" \
     "leave_out=[$LEAVE]" output="$DATA" workers=2 progress=false && touch "$DATA/.complete" || exit 1
 fi
-if [ ! -d "$RUN/policy" ]; then
+# policy/ is refreshed at every checkpoint: the last step's checkpoint says training ended
+if [ "$(cat "$RUN/checkpoints/LATEST" 2>/dev/null)" != "$(printf step_%06d "$STEPS")" ]; then
   echo "== train $(date)"
   $VLA train recipe=general dataset="$DATA" train.steps="$STEPS" output="$RUN" "$@" || exit 1
 fi
