@@ -36,9 +36,10 @@ def run_episode(
     the step limit, so that demonstrations do not stop at the success threshold (a lift that
     ends the moment the cube is 4 cm up shows a policy almost nothing of carrying on upwards).
     "success_step" says when it first succeeded, "asked" what the instruction asks ({"task",
-    and where the suite names them "target" and "goal"}); with `record`, "target_track" says where the
-    named cube was in each recorded frame (the localizer's labels), and "world_track" {"object":
-    [[x, y, z], ...], "goal": [...]} where the object and its goal were (the world part's)."""
+    and where the suite names them "target" and "goal"}); with `record`, "target_track" says
+    where the named cube was in each recorded frame (the localizer's labels), and "world_track"
+    {"object": [[x, y, z], ...], "goal": [...]} where the object and its goal were (the world
+    part's)."""
     obs, info = env.reset(seed=seed, options=options)
     facts = info["episode"]  # who, what and the scene: everything recorded but the frames
     initial = {
