@@ -257,6 +257,60 @@ def test_projecting_onto_the_meanings_reads_phrasings_of_one_meaning_alike(demos
         SentenceOptions(readout="projected", onto="tasks")
 
 
+def slots_policy(demos, episodes, **options):
+    fitted = SentencePart.fit(SentenceOptions(), episodes, {})
+    opts = {"layer": 3, "words_layer": 2, "readout": "slots", **options}
+    return make_policy(demos, "chunk", parts={"sentence": opts}, fitted={"sentence": fitted})
+
+
+def test_the_slots_readout_reads_each_thing_asked_apart_and_combines_them(demos, tmp_path):
+    """readout=slots: for each slot of what the records say is asked (the task, the cube), a
+    softmax over that slot's values; each reference reads as its own values, and a new
+    combination of known values ("lift the blue cube", where lift was only asked of the red
+    cube) reads as lift and as blue: a point no training sentence had. A checkpoint refits the
+    same regression."""
+    ref = ("lift the red cube", "raise the red cube", "touch the blue cube", "touch the red cube")
+    asked = (("lift", "red"), ("lift", "red"), ("reach", "blue"), ("reach", "red"))
+    episodes = [
+        {"instruction": s, "task": t, "asked": {"task": t, "target": c}}
+        for s, (t, c) in zip(ref, asked, strict=True)
+    ]
+    policy = slots_policy(demos, episodes)
+    part = policy.parts["sentence"]
+    assert part.slot_sizes == [2, 2]  # target: blue, red; task: lift, reach (sorted)
+    assert part.token[1].in_features == 4
+
+    def read(sentences):
+        f = part.features(part.encoder(list(sentences)) - part.centre)
+        target, task = f.split(part.slot_sizes, -1)
+        torch.testing.assert_close(target.sum(1), torch.ones(len(f)))  # a softmax per slot
+        torch.testing.assert_close(task.sum(1), torch.ones(len(f)))
+        names = (("blue", "red"), ("lift", "reach"))
+        return [
+            (names[1][int(k)], names[0][int(c)])
+            for k, c in zip(task.argmax(1), target.argmax(1), strict=True)
+        ]
+
+    assert read(sorted(ref)) == [asked[ref.index(s)] for s in sorted(ref)]
+    assert read(["lift the blue cube"]) == [("lift", "blue")]
+    policy.save_pretrained(tmp_path / "ckpt")
+    loaded = type(policy).from_pretrained(tmp_path / "ckpt").parts["sentence"]
+    torch.testing.assert_close(loaded.slot_probes, part.slot_probes, rtol=0, atol=0)
+
+
+def test_the_slots_readout_reads_the_task_where_only_the_task_is_asked(demos):
+    """Meta-World's records (and datasets from before "asked") name only the task: one slot,
+    each reference read as its own task. A training set that asks one thing is refused."""
+    ref, tasks = TASK_REFERENCES, TASK_OF_REFERENCE
+    episodes = [{"instruction": s, "task": t} for s, t in zip(ref, tasks, strict=True)]
+    part = slots_policy(demos, episodes).parts["sentence"]
+    assert part.slot_sizes == [2]
+    read = part.features(part.encoder(list(ref)) - part.centre)
+    assert read.argmax(1).tolist() == [0, 0, 1, 1]  # lift, lift, reach, reach
+    with pytest.raises(ValueError, match="every training sentence asks the same"):
+        slots_policy(demos, [{**e, "task": "lift"} for e in episodes])
+
+
 def test_sentence_vectors_are_centred_on_the_reference_sentences(demos):
     """Deep vectors of any two prompts point almost the same way; the token reads each one's
     difference from the reference sentences' mean, and a policy without references is refused."""
