@@ -271,7 +271,8 @@ def slot_probes(
     """(parts x W, sum of values): for each slot of what the reference sentences ask (sorted;
     "-" where a sentence's meaning lacks the slot, as a reach names no fixture) that takes at
     least two values, the ridge regression from a unit vector onto that slot's values (sorted)
-    as one-hot targets; and each slot's number of values."""
+    as one-hot targets; and each slot's number of values. Where every sentence asks the same,
+    one slot of one value: the softmax reads 1 whatever the sentence."""
     if len(meanings) != len(unit):
         raise ValueError(
             f"policy.parts.sentence.readout=slots reads what each training sentence asks: got "
@@ -286,11 +287,8 @@ def slot_probes(
             continue
         targets.append(torch.tensor([[v == n for n in names] for v in values]))
         sizes.append(len(names))
-    if not sizes:
-        raise ValueError(
-            "policy.parts.sentence.readout=slots tells what is asked apart, and every training "
-            "sentence asks the same: use policy.parts.sentence.readout=vector"
-        )
+    if not sizes:  # one thing asked (a user's single task): a constant, the token a bias
+        targets, sizes = [torch.ones(len(asked), 1, dtype=torch.bool)], [1]
     x = unit.double()
     gram = x @ x.T + SLOT_RIDGE * torch.eye(len(x), dtype=x.dtype)
     return (x.T @ torch.linalg.solve(gram, torch.cat(targets, 1).double())).float(), sizes

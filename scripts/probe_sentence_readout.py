@@ -7,6 +7,8 @@ training phrasings only and asked about the dev paraphrases:
 - nearest task: the training task whose mean vector is nearest (what readout=nearest_task reads);
 - linear probe: softmax regression on the features (what a linear read-out such as the FiLM of
   readout=vector can learn), for the task and, on the tabletop, for the colour;
+- slots: the ridge regression readout=slots fits per slot (task; on the tabletop also colour),
+  and on the tabletop the nearest mean per slot beside it;
 - tabletop also: the left-out combinations (lift:blue, push:red, place:green: no training
   sentence names them) in the training phrasings, as a combination split would ask them.
 Dev phrasings only: the frozen test paraphrases are never read here (envs/test_phrasings.py).
@@ -17,13 +19,14 @@ Dev phrasings only: the frozen test paraphrases are never read here (envs/test_p
 from __future__ import annotations
 
 import argparse
+import json
 
 import torch
 
 from vla.envs import metaworld_language
 from vla.envs.language import COLORS, TEMPLATES
 from vla.policies.sentence_encoder import SentenceEncoder
-from vla.policies.sentence_part import SentenceOptions, task_means, unit_parts
+from vla.policies.sentence_part import SentenceOptions, slot_probes, task_means, unit_parts
 
 TABLETOP_TASKS = ("reach", "lift", "place", "push")
 LEFT_OUT = {("lift", "blue"), ("push", "red"), ("place", "green")}
@@ -40,6 +43,13 @@ def nearest_mean(train_x, train_y, test_x) -> torch.Tensor:
     """The class whose unit mean vector is nearest, as readout=nearest_task compares them."""
     means = task_means(train_x, train_y.tolist(), SentenceOptions(readout="nearest_task"))
     return (test_x @ means.T).argmax(-1)
+
+
+def slots(train_x, train_y, test_x) -> torch.Tensor:
+    """The value readout=slots reads for one slot: its ridge regression's largest output."""
+    meanings = [json.dumps({"slot": f"{int(y):03d}"}) for y in train_y]  # sorted as numbers
+    probes, _ = slot_probes(train_x, meanings, SentenceOptions(readout="slots"))
+    return (test_x @ probes).argmax(-1)
 
 
 def linear_probe(train_x, train_y, test_x, classes: int) -> torch.Tensor:
@@ -71,7 +81,8 @@ def metaworld_rows(encoder: SentenceEncoder, name: str, tasks: list[str]) -> lis
     return [
         f"{name} ({len(dev)} dev paraphrases): nearest task "
         f"{accuracy(nearest_mean(x, y, dev_x), dev_y):.2f}, linear probe "
-        f"{accuracy(linear_probe(x, y, dev_x, len(tasks)), dev_y):.2f}"
+        f"{accuracy(linear_probe(x, y, dev_x, len(tasks)), dev_y):.2f}, slots "
+        f"{accuracy(slots(x, y, dev_x), dev_y):.2f}"
     ]
 
 
@@ -101,9 +112,19 @@ def tabletop_rows(encoder: SentenceEncoder) -> list[str]:
         for slot, names in ((0, TABLETOP_TASKS), (1, COLORS)):
             y = torch.tensor([names.index(e[slot]) for e in train])
             labels = [names.index(e[slot]) for e in test]
-            found.append(accuracy(linear_probe(x, y, test_x, len(names)), labels))
+            found.append(
+                "/".join(
+                    f"{accuracy(p, labels):.2f}"
+                    for p in (
+                        linear_probe(x, y, test_x, len(names)),
+                        slots(x, y, test_x),
+                        nearest_mean(x, y, test_x),
+                    )
+                )
+            )
         rows.append(
-            f"tabletop {name} ({len(test)}): linear probe task {found[0]:.2f}, colour {found[1]:.2f}"
+            f"tabletop {name} ({len(test)}), linear probe/slots/nearest mean: task {found[0]}, "
+            f"colour {found[1]}"
         )
     return rows
 
