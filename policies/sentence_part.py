@@ -295,17 +295,21 @@ def slot_probes(
 
 
 def task_means(unit: torch.Tensor, tasks, options: SentenceOptions) -> torch.Tensor:
-    """(K, parts x W): the unit mean vector of each task's reference sentences, tasks sorted."""
+    """(K, parts x W): the unit mean vector of each task's reference sentences, tasks sorted
+    (each meaning's, with onto=meanings: `tasks` are then the meanings)."""
     readout = f"policy.parts.sentence.readout={options.readout}"
+    what = "task"
+    if options.readout == "projected" and options.onto == "meanings":
+        readout, what = f"{readout} onto=meanings", "meaning"
     if len(tasks) != len(unit):
         raise ValueError(
-            f"{readout} compares a sentence with each training task's reference sentences: "
-            f"got {len(tasks)} tasks for {len(unit)} sentences (vla train fits both)"
+            f"{readout} compares a sentence with each training {what}'s reference sentences: "
+            f"got {len(tasks)} {what}s for {len(unit)} sentences (vla train fits both)"
         )
     names = sorted(set(tasks))
     if len(names) < 2:
         raise ValueError(
-            f"{readout} tells tasks apart, and the training set has only {names}: use "
+            f"{readout} tells {what}s apart, and the training set has only {names}: use "
             "policy.parts.sentence.readout=vector"
         )
     index = torch.tensor([names.index(t) for t in tasks])

@@ -255,6 +255,8 @@ def test_projecting_onto_the_meanings_reads_phrasings_of_one_meaning_alike(demos
     assert float((unit(new, dim=-1) @ unit(known, dim=-1).T).max()) < 0.99
     with pytest.raises(ValueError, match="policy.parts.sentence.onto"):
         SentenceOptions(readout="projected", onto="tasks")
+    with pytest.raises(ValueError, match="onto=meanings .* got 0 meanings for 4 sentences"):
+        sentence_policy(demos, {**opts, "onto": "meanings"}, ref)  # fitted without meanings
 
 
 def slots_policy(demos, episodes, **options):
