@@ -314,6 +314,43 @@ def test_the_slots_readout_reads_the_task_where_only_the_task_is_asked(demos):
     assert one.slot_sizes == [1]
     read = one.features(one.encoder([*ref, "hoist the green block"]) - one.centre)
     torch.testing.assert_close(read, torch.ones(5, 1))
+    with pytest.raises(ValueError, match="ridge must be > 0"):
+        SentenceOptions(readout="slots", ridge=0)
+
+
+def test_the_general_recipes_reader_keeps_the_colour_and_new_combinations(demos):
+    """recipe=general's own sentence options (layer 28, its words, its readout), fitted on the
+    tabletop's reach and lift training phrasings with lift never asked of the blue cube: every
+    phrasing of "lift the blue cube" reads as lift and as blue, unlike every lift it was trained
+    on. A reader of the task alone (the nearest task) reads every lift the same and fails."""
+    import dataclasses
+
+    from tests.test_configs import composed
+    from vla.policies.configuration import PolicyConfig
+
+    options = PolicyConfig(**composed("train", "recipe=general")["policy"]).parts["sentence"]
+
+    def phrasings(task, colour):
+        return [t.format(obj=f"{colour} cube") for t in TEMPLATES[task]["train"]]
+
+    seen = [(t, c) for t in ("lift", "reach") for c in COLOURS if (t, c) != ("lift", "blue")]
+    episodes = [
+        {"instruction": s, "task": t, "asked": {"task": t, "target": c}}
+        for t, c in seen
+        for s in phrasings(t, c)
+    ]
+    fitted = SentencePart.fit(options, episodes, {})
+    policy = make_policy(
+        demos, "chunk", parts={"sentence": dataclasses.asdict(options)}, fitted={"sentence": fitted}
+    )
+    part = policy.parts["sentence"]
+    assert part.slot_sizes == [3, 2]  # target: blue, green, red; task: lift, reach
+    new = part.features(part.encoder(phrasings("lift", "blue")) - part.centre)
+    assert new[:, :3].argmax(1).tolist() == [0] * len(new)  # blue
+    assert new[:, 3:].argmax(1).tolist() == [0] * len(new)  # lift
+    lifts = part.features(part.encoder(phrasings("lift", "red")) - part.centre)
+    unit = torch.nn.functional.normalize
+    assert float((unit(new, dim=-1) @ unit(lifts, dim=-1).T).max()) < 0.9
 
 
 def test_sentence_vectors_are_centred_on_the_reference_sentences(demos):
