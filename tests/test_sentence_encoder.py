@@ -382,6 +382,32 @@ def test_vla_train_fits_the_sentence_on_the_datasets_instructions(dataset, tmp_p
     assert dict(zip(fitted["reference"], fitted["tasks"], strict=True)) == train
 
 
+def test_vla_train_fits_the_slots_on_what_the_datasets_records_ask(dataset, tmp_path):
+    """readout=slots end to end: vla train fits each sentence's meaning from the collected
+    records ("asked": the task and the cube), the checkpoint refits the same regression, and
+    every training sentence reads as its own task and its own cube."""
+    from tests.test_training import two_step_config
+    from tests.tiny import tiny
+    from vla.policies.vla_policy import VLAPolicy
+    from vla.training import engines
+
+    root, _ = dataset
+    cfg = two_step_config(root, tmp_path / "slots")
+    engines.run(cfg, tiny({"sentence": {"layer": 2, "words_layer": 1, "readout": "slots"}}))
+    part = VLAPolicy.from_pretrained(tmp_path / "slots" / "policy").parts["sentence"]
+    split = EpisodeDataset(root, split="train", val_fraction=cfg.val_fraction)
+    asked = {e["instruction"]: e["asked"] for e in split.episodes}
+    tasks = sorted({a["task"] for a in asked.values()})
+    cubes = sorted({a["target"] for a in asked.values()})
+    assert len(tasks) == 2 and len(cubes) >= 2
+    assert part.slot_sizes == [len(cubes), len(tasks)]  # target, task (sorted slot names)
+    sentences = sorted(asked)
+    read = part.features(part.encoder(sentences) - part.centre)
+    cube, task = read.split(part.slot_sizes, -1)
+    assert [cubes[int(i)] for i in cube.argmax(1)] == [asked[s]["target"] for s in sentences]
+    assert [tasks[int(i)] for i in task.argmax(1)] == [asked[s]["task"] for s in sentences]
+
+
 def test_a_policy_that_would_not_hear_the_instruction_is_refused(demos):
     with pytest.raises(ValueError, match="no part carries the instruction"):
         make_policy(demos, "chunk", parts={"words": {"tokens": False}})
