@@ -70,8 +70,9 @@ class SentenceOptions:
     words_layer: int = 0
     # vector | projected | tasks | nearest_task | slots | tokens (the module docstring)
     readout: str = "vector"
-    # nearest_task's and slots' softmax temperature on cosines: training phrasings lie 0.2-0.5
-    # nearer their own task than any other, so 0.05 makes them one-hot (e^4 or more)
+    # the softmax temperature of nearest_task, on cosines (training phrasings lie 0.2-0.5 nearer
+    # their own task than any other, so 0.05 makes them one-hot, e^4 or more), and of slots, on
+    # its regressions' outputs (recipe=general: 0.02, configs/policy/general.yaml)
     temperature: float = 0.05
     # pretrained | random: the encoder's layers drawn afresh from a fixed seed (the ablation of
     # what pretraining put in them; the same draw at training and acting, so never saved)
