@@ -339,11 +339,7 @@ def test_the_general_recipes_reader_keeps_the_colour_and_new_combinations(demos)
         for t, c in seen
         for s in phrasings(t, c)
     ]
-    fitted = SentencePart.fit(options, episodes, {})
-    policy = make_policy(
-        demos, "chunk", parts={"sentence": dataclasses.asdict(options)}, fitted={"sentence": fitted}
-    )
-    part = policy.parts["sentence"]
+    part = slots_policy(demos, episodes, **dataclasses.asdict(options)).parts["sentence"]
     assert part.slot_sizes == [3, 2]  # target: blue, green, red; task: lift, reach
     new = part.features(part.encoder(phrasings("lift", "blue")) - part.centre)
     assert new[:, :3].argmax(1).tolist() == [0] * len(new)  # blue
