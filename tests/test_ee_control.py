@@ -81,6 +81,23 @@ def test_the_expert_succeeds_in_task_space(robot, task, control):
     assert results == [True, True]
 
 
+def test_task_space_names_each_suites_end_effector_control():
+    """`control=task_space` is one word for every suite (the general recipe's): the tabletop's
+    absolute TCP pose targets, Meta-World's hand moves; no name is the suite's default."""
+    from vla.datasets.collect import CollectConfig
+
+    def control(suite, tasks, name):
+        return CollectConfig(
+            suite=suite, robots=None, tasks=tasks, episodes=1, output="x", control=name
+        ).control
+
+    assert control("tabletop", ["reach"], "task_space") == "ee_pose"
+    assert control("tabletop", ["reach"], None) == "joint"
+    assert control("metaworld", ["reach"], "task_space") == "ee_delta"
+    with pytest.raises(ValueError, match="task_space"):
+        control("tabletop", ["reach"], "task-space")
+
+
 def test_unknown_control_and_joint_noise_in_task_space_are_refused():
     from vla.datasets.collect import CollectConfig
 

@@ -22,6 +22,26 @@ class Suite:
     make_env: Callable[..., object]  # (robot, task, image_size, image_obs, control) -> env
     controls: tuple[str, ...]  # the action spaces its envs offer; the first is the default
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> tasks
+    # the control that moves the end effector (its pose, or its change): what `control=
+    # task_space` means here, so that one recipe asks the same of every suite
+    task_space: str | None = None
+
+    def control(self, name: str | None) -> str:
+        """The env control a collection asks for: None is the default (the first),
+        `task_space` this suite's end-effector control; any other name must be one of ours."""
+        if name is None:
+            return self.controls[0]
+        if name == "task_space":
+            if self.task_space is None:
+                raise ValueError(
+                    f"suite {self.name} has no task-space control; use one of {list(self.controls)}"
+                )
+            return self.task_space
+        if name not in self.controls:
+            raise ValueError(
+                unknown(f"control of suite {self.name}", name, [*self.controls, "task_space"])
+            )
+        return name
 
     def expand(self, tasks: list[str]) -> list[str]:
         """Task names with group names replaced by their tasks (in order, without repeats)."""
@@ -68,7 +88,9 @@ def _tabletop() -> Suite:
 
     from vla.envs.tabletop_env import CONTROLS
 
-    return Suite("tabletop", tuple(ROBOTS), tuple(TASKS), make, tuple(CONTROLS))
+    return Suite(
+        "tabletop", tuple(ROBOTS), tuple(TASKS), make, tuple(CONTROLS), task_space="ee_pose"
+    )
 
 
 def _metaworld() -> Suite:
@@ -83,7 +105,9 @@ def _metaworld() -> Suite:
         )
 
     groups = {"mt10": language.MT10, "mt50": language.TASKS, **language.DIFFICULTY}
-    return Suite("metaworld", (ROBOT,), language.TASKS, make, (CONTROL,), groups)
+    return Suite(
+        "metaworld", (ROBOT,), language.TASKS, make, (CONTROL,), groups, task_space=CONTROL
+    )
 
 
 FACTORIES: dict[str, Callable[[], Suite]] = {"tabletop": _tabletop, "metaworld": _metaworld}

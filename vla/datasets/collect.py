@@ -59,16 +59,11 @@ class CollectConfig:
 
     def __post_init__(self):
         from vla import suites
-        from vla.suggest import unknown
 
         suite, self.robots, self.tasks = suites.checked_cells(
             self.suite, self.robots, self.tasks, self.episodes, self.workers
         )
-        self.control = self.control or suite.controls[0]
-        if self.control not in suite.controls:
-            raise ValueError(
-                unknown(f"control of suite {self.suite}", self.control, suite.controls)
-            )
+        self.control = suite.control(self.control)
         if self.action_noise > 0 and self.control != "joint":
             raise ValueError(
                 "action_noise is in radians of joint targets: use it with control=joint"
