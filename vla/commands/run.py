@@ -94,7 +94,7 @@ def run(cfg) -> int:
     trained_size = client.metadata["image_size"] if client else None
     size = cfg.image_size or trained_size or (policy.config.image_size if policy else 128)
     suite = suites.get(cfg.suite)
-    control = suite.controls[0]
+    control = suite.control(None)
     if (policy or client) and robot in schemas:  # drive the arm as it was trained to
         from vla.embodiment import control_of
 

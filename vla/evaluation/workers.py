@@ -117,7 +117,7 @@ class EvalWorker:
             return self.envs[key]
         while len(self.envs) >= self.max_envs:
             self.envs.popitem(last=False)[1].close()
-        control = self.controls.get(robot, self.suite.controls[0])
+        control = self.controls.get(robot, self.suite.control(None))
         extra = {"distractors": distractors} if distractors else {}
         self.envs[key] = self.suite.make(
             robot, task, image_size=self.image_size, image_obs=images, control=control, **extra
