@@ -52,6 +52,11 @@ def main() -> None:
             line += f"  estimate off {np.linalg.norm(seen['target'][0].numpy() - cube[:2]) * 100:5.1f} cm"
         if "goal" in seen and goal is not None:
             line += f"  goal estimate off {np.linalg.norm(seen['goal'][0].numpy() - goal) * 100:4.1f} cm"
+        if "world" in seen:  # the general recipe's estimate: object x, y, z, goal x, y, z
+            world = seen["world"][0].float().numpy()
+            line += f"  world object off {np.linalg.norm(world[:2] - cube[:2]) * 100:5.1f} cm"
+            if goal is not None:
+                line += f", goal off {np.linalg.norm(world[3:5] - goal) * 100:4.1f} cm"
         if control == "ee_pose":
             line += f"  plans {np.linalg.norm(chunk[n - 1, :2] - tcp[:2]) * 100:4.1f} cm sideways"
         else:

@@ -123,7 +123,7 @@ RECIPES = {
     ),
     "general": (
         ["policy=general", "train=general", "backbone.num_layers=2"],
-        ["after_success=8", "image_size=64"],
+        ["control=task_space", "after_success=8", "image_size=64"],
     ),
 }
 
@@ -182,6 +182,9 @@ def test_the_general_recipe_fits_nothing_to_a_scene_and_is_one_file_for_every_su
         if getattr(collected["tabletop"], f.name) != getattr(collected["metaworld"], f.name)
     }
     assert differ <= {"suite", "tasks", "robots", "control"}, differ
+    # each suite's end-effector control (rows 63-64: ee_pose beat the tabletop's joints)
+    assert collected["tabletop"].control == "ee_pose"
+    assert collected["metaworld"].control == "ee_delta"
 
 
 def test_the_command_line_wins_over_a_recipe():
