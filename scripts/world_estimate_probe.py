@@ -27,7 +27,7 @@ def main() -> None:
     from vla.policies.vla_policy import VLAPolicy
 
     policy = VLAPolicy.from_pretrained(args.checkpoint).eval()
-    if "world" not in policy.config.parts or policy.config.parts["world"] is None:
+    if policy.config.parts.get("world") is None:
         raise SystemExit(
             f"{args.checkpoint} has no world part (policy.parts.world): nothing to probe"
         )

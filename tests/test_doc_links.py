@@ -5,12 +5,14 @@ renamed heading silently breaks the README's links to it."""
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LINK = re.compile(r"\]\(([^)\s]*?)#([^)\s]+)\)")  # [text](path#anchor)
 
 
+@cache  # one read per document, however many links point into it
 def anchors(md: Path) -> set[str]:
     """The section anchors GitHub makes of a file's headings (duplicates get -1, -2, ...)."""
     counts: dict[str, int] = {}
