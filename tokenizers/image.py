@@ -8,6 +8,7 @@ Two encoders, picked by `policy.image_encoder`:
   position of each feature channel, the classic way to hand a policy precise positions
   (Levine et al. 2016; robomimic). The instruction modulates the stem's features (FiLM, as
   RT-1 conditions its EfficientNet), so keypoints can follow the object the sentence names.
+  Its first layers can instead be a frozen pretrained trunk (vla.tokenizers.pretrained_trunk).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from vla.tokenizers.pretrained_trunk import PretrainedTrunk
 
 # ImageNet statistics: the usual choice, and what a pretrained encoder would expect.
 MEAN = (0.485, 0.456, 0.406)
@@ -34,7 +37,9 @@ class ConvStem(nn.Module):
     channels = 128  # of the stride-8 map
     widths = {2: 32, 4: 64, 8: 128}  # channels of the map at each stride
 
-    def __init__(self, width: int, patch_size: int, keypoint_stride: int = 8):
+    def __init__(
+        self, width: int, patch_size: int, keypoint_stride: int = 8, trunk: nn.Module | None = None
+    ):
         super().__init__()
         if patch_size < 8 or patch_size & (patch_size - 1):
             raise ValueError(
@@ -50,8 +55,13 @@ class ConvStem(nn.Module):
                 nn.GroupNorm(8, cout),
                 nn.GELU(),
             ]
-        self.fine = nn.Sequential(*layers)  # stride 8; three layers per stride-2 step
         self.split = 3 * (keypoint_stride.bit_length() - 1)  # layers up to keypoint_stride
+        # a pretrained trunk (vla.tokenizers.pretrained_trunk) replaces the layers up to
+        # keypoint_stride; placeholders keep the later layers' names those of the plain stem
+        self.trunk = trunk
+        if trunk is not None:
+            layers[: self.split] = [nn.Identity() for _ in range(self.split)]
+        self.fine = nn.Sequential(*layers)  # stride 8; three layers per stride-2 step
         self.film_channels = self.widths[keypoint_stride]
         coarse = []
         for _ in range(patch_size.bit_length() - 4):  # further stride-2 steps to reach p
@@ -62,7 +72,8 @@ class ConvStem(nn.Module):
         self.keypoint_logits = nn.Conv2d(self.film_channels, KEYPOINTS, 1)
 
     def forward(self, x: torch.Tensor, film=None) -> tuple[torch.Tensor, torch.Tensor]:
-        early = self.fine[: self.split](x)  # (N, film_channels, H/s, W/s), s = keypoint_stride
+        first = self.fine[: self.split] if self.trunk is None else self.trunk
+        early = first(x)  # (N, film_channels, H/s, W/s), s = keypoint_stride
         if film is not None:  # (N, 2 * film_channels): scale and shift per channel
             gamma, beta = film.to(early.dtype)[:, :, None, None].chunk(2, dim=1)
             early = early * (1 + gamma) + beta
@@ -87,6 +98,8 @@ class ImageTokenizer(nn.Module):
         num_cameras: int = 2,
         encoder: str = "patch",
         keypoint_stride: int = 8,
+        trunk: str | None = None,
+        trunk_weights: str | None = None,
     ):
         super().__init__()
         if image_size % patch_size:
@@ -95,6 +108,11 @@ class ImageTokenizer(nn.Module):
             )
         if encoder not in ENCODERS:
             raise ValueError(f"image encoder must be one of {ENCODERS}, got {encoder!r}")
+        if trunk is not None and encoder != "conv":
+            raise ValueError(
+                f"a pretrained trunk replaces the conv encoder's first layers; "
+                f"encoder={encoder!r} has none (set encoder=conv or trunk=null)"
+            )
         self.image_size, self.patch_size, self.num_cameras = image_size, patch_size, num_cameras
         self.encoder = encoder
         grid_tokens = (image_size // patch_size) ** 2
@@ -102,7 +120,13 @@ class ImageTokenizer(nn.Module):
             self.patch = nn.Conv2d(3, width, kernel_size=patch_size, stride=patch_size)
             self.tokens_per_camera = grid_tokens
         else:
-            self.stem = ConvStem(width, patch_size, keypoint_stride)
+            pretrained = None
+            if trunk is not None:
+                pretrained = PretrainedTrunk(
+                    trunk, keypoint_stride, ConvStem.widths[keypoint_stride], image_size,
+                    trunk_weights, MEAN, STD,
+                )  # fmt: skip
+            self.stem = ConvStem(width, patch_size, keypoint_stride, pretrained)
             self.keypoints = nn.Linear(2 * KEYPOINTS, width)
             self.film = nn.Sequential(
                 nn.LayerNorm(width), nn.Linear(width, 2 * self.stem.film_channels)
