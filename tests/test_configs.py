@@ -171,6 +171,8 @@ def test_the_general_recipe_fits_nothing_to_a_scene_and_is_one_file_for_every_su
     # nor a sentence read as one of the training tasks: the tabletop's tasks are colour-blind
     # (reach/lift/place/push), so such a reader would drop which cube the sentence names
     assert parts["sentence"].readout not in ("tasks", "nearest_task"), parts["sentence"]
+    # its image features start from ImageNet, frozen (rows 66-67), not from the scene alone
+    assert parts["images"].trunk == "efficientnet_lite0" and parts["images"].encoder == "conv"
     collected = {
         suite: build(CollectConfig, composed("collect", "recipe=general", f"suite={suite}", *tasks),
                      ignore=TRAINING_PARTS)
