@@ -10,13 +10,15 @@ from safetensors.torch import load_file
 from tests.test_policy import ROBOTS, batch_of, make_policy, obs_of
 from vla.policies.image_part import ImageOptions
 from vla.policies.vla_policy import VLAPolicy
+from vla.tokenizers.image import MEAN, STD
 from vla.tokenizers.pretrained_trunk import PretrainedTrunk, default_weights
 
+NORM = {"mean": MEAN, "std": STD}  # as the image tokenizer hands images over
 TRUNK = {"images": {"encoder": "conv", "trunk": "efficientnet_lite0", "patch_size": 16}}
 
 
 def test_the_trunk_holds_the_packaged_imagenet_weights():
-    trunk = PretrainedTrunk("efficientnet_lite0", 8, 128, 64)
+    trunk = PretrainedTrunk("efficientnet_lite0", 8, 128, 64, **NORM)
     packaged = torch.load(default_weights("efficientnet_lite0"), weights_only=True)
     kept = dict(trunk.named_parameters())
     assert torch.equal(kept["stem.0.weight"], packaged["_conv_stem.weight"])
@@ -26,12 +28,8 @@ def test_the_trunk_holds_the_packaged_imagenet_weights():
     assert len(trunk.blocks) == 5
     out = trunk(torch.randn(2, 3, 64, 64))
     assert out.shape == (2, 128, 8, 8)
-    assert PretrainedTrunk("efficientnet_lite0", 4, 64, 64)(torch.randn(1, 3, 64, 64)).shape == (
-        1,
-        64,
-        16,
-        16,
-    )
+    finer = PretrainedTrunk("efficientnet_lite0", 4, 64, 64, **NORM)
+    assert finer(torch.randn(1, 3, 64, 64)).shape == (1, 64, 16, 16)
 
 
 def test_the_trunk_feeds_the_weights_the_pixel_scale_they_were_trained_on():
@@ -45,7 +43,7 @@ def test_the_trunk_feeds_the_weights_the_pixel_scale_they_were_trained_on():
 
     with cbook.get_sample_data("grace_hopper.jpg") as f:
         photo = np.array(Image.open(f).convert("RGB").resize((224, 224)))
-    trunk = PretrainedTrunk("efficientnet_lite0", 8, 128, 224)
+    trunk = PretrainedTrunk("efficientnet_lite0", 8, 128, 224, **NORM)
     x = torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 255.0
     imagenet = (x - trunk.mean) / trunk.std  # as the image tokenizer hands it
     full = EfficientNet.from_name("efficientnet-lite0", image_size=224)
@@ -105,7 +103,11 @@ def test_bad_trunk_settings_get_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="needs a trunk"):
         ImageOptions(encoder="conv", trunk_weights="w.pth")
     with pytest.raises(FileNotFoundError, match="no such file"):
-        PretrainedTrunk("efficientnet_lite0", 8, 128, 64, weights=str(tmp_path / "none.pth"))
+        PretrainedTrunk(
+            "efficientnet_lite0", 8, 128, 64, weights=str(tmp_path / "none.pth"), **NORM
+        )
     torch.save({"not": torch.zeros(1)}, tmp_path / "other.pth")
     with pytest.raises(ValueError, match="not an efficientnet_lite0 state dict"):
-        PretrainedTrunk("efficientnet_lite0", 8, 128, 64, weights=str(tmp_path / "other.pth"))
+        PretrainedTrunk(
+            "efficientnet_lite0", 8, 128, 64, weights=str(tmp_path / "other.pth"), **NORM
+        )

@@ -124,7 +124,7 @@ class ImageTokenizer(nn.Module):
             if trunk is not None:
                 pretrained = PretrainedTrunk(
                     trunk, keypoint_stride, ConvStem.widths[keypoint_stride], image_size,
-                    trunk_weights, MEAN, STD,
+                    trunk_weights, mean=MEAN, std=STD,
                 )  # fmt: skip
             self.stem = ConvStem(width, patch_size, keypoint_stride, pretrained)
             self.keypoints = nn.Linear(2 * KEYPOINTS, width)

@@ -50,8 +50,9 @@ class PretrainedTrunk(nn.Module):
         out_channels: int,
         image_size: int,
         weights: str | None = None,
-        mean=(0.485, 0.456, 0.406),
-        std=(0.229, 0.224, 0.225),
+        *,
+        mean: tuple[float, float, float],  # the normalisation the tokenizer applies
+        std: tuple[float, float, float],
     ):
         super().__init__()
         if name not in TRUNKS:
@@ -70,10 +71,9 @@ class PretrainedTrunk(nn.Module):
             )
         full = EfficientNet.from_name("efficientnet-lite0", image_size=image_size)
         state = torch.load(path, map_location="cpu", weights_only=True)
-        missing, unexpected = full.load_state_dict(state, strict=False)
+        missing, _ = full.load_state_dict(state, strict=False)  # keys it lacks: ignored
         if missing:
             raise ValueError(f"{path} is not an {name} state dict: missing {missing[:3]}")
-        del unexpected  # nothing else is expected in the file, but a classifier head may be
         self.stem = nn.Sequential(full._conv_stem, full._bn0, nn.ReLU6())
         self.blocks = nn.ModuleList(full._blocks[: BLOCKS_UP_TO_STRIDE[stride]])
         self.requires_grad_(False)
