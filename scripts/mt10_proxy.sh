@@ -11,6 +11,8 @@
 # PERTURB="start_pose:2,color:0.3" evaluates each perturbation beside the unperturbed scenes,
 # and INSTRUCTIONS=train_wide collects with more phrasings per task (a new DATA).
 set -u
+# shellcheck source=scripts/run_steps.sh
+. "$(dirname "$0")/run_steps.sh"
 EXP=${1:?usage: scripts/mt10_proxy.sh EXP_DIR "NAME [override ...]" ...}; shift
 VLA=${VLA:-.venv/bin/vla}
 TASKS=${TASKS:-mt10} EPISODES=${EPISODES:-50} IMAGE=${IMAGE:-64}
@@ -26,8 +28,7 @@ fi
 for spec in "$@"; do
   read -r name overrides <<< "$spec"
   out=$EXP/runs/$name
-  # policy/ is refreshed at every checkpoint: the last step's checkpoint says training ended
-  if [ "$(cat "$out/checkpoints/LATEST" 2>/dev/null)" != "$(printf step_%06d "$STEPS")" ]; then
+  if ! trained "$out" "$STEPS"; then
     echo "== train $name $(date)"
     # shellcheck disable=SC2086  # the overrides are words
     $VLA train recipe=general dataset="$DATA" train.steps="$STEPS" policy.image_size="$IMAGE" \

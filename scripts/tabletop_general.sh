@@ -8,6 +8,8 @@
 #   scripts/tabletop_general.sh EXP_DIR [override ...]     (overrides go to vla train)
 # Settings: EPISODES=60 STEPS=14000 EVAL_EPISODES=20 PERTURB_EPISODES=10 SEED=1000
 set -u
+# shellcheck source=scripts/run_steps.sh
+. "$(dirname "$0")/run_steps.sh"
 EXP=${1:?usage: scripts/tabletop_general.sh EXP_DIR [train override ...]}; shift
 VLA=${VLA:-.venv/bin/vla}
 EPISODES=${EPISODES:-60} STEPS=${STEPS:-14000} SEED=${SEED:-1000}
@@ -22,8 +24,7 @@ if [ ! -f "$DATA/.complete" ]; then
   $VLA collect recipe=general "robots=$ROBOTS" "tasks=$TASKS" episodes="$EPISODES" \
     "leave_out=[$LEAVE]" output="$DATA" workers=2 progress=false && touch "$DATA/.complete" || exit 1
 fi
-# policy/ is refreshed at every checkpoint: the last step's checkpoint says training ended
-if [ "$(cat "$RUN/checkpoints/LATEST" 2>/dev/null)" != "$(printf step_%06d "$STEPS")" ]; then
+if ! trained "$RUN" "$STEPS"; then
   echo "== train $(date)"
   $VLA train recipe=general dataset="$DATA" train.steps="$STEPS" output="$RUN" "$@" || exit 1
 fi

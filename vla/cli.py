@@ -56,11 +56,19 @@ def config_groups() -> dict[str, list[str]]:
     return groups
 
 
-def check_overrides(command: str, overrides: list[str]) -> None:
-    """Raise ValueError with suggestions for an unknown key or config-group choice."""
+def compose_plain(command: str, overrides: list[str]) -> dict:
+    """The command's config with these overrides, as plain containers (interpolations kept)."""
     from hydra import compose, initialize_config_module
     from omegaconf import OmegaConf
 
+    with initialize_config_module("vla.configs", version_base=None):
+        return OmegaConf.to_container(
+            compose(config_name=command, overrides=overrides), resolve=False
+        )
+
+
+def check_overrides(command: str, overrides: list[str]) -> None:
+    """Raise ValueError with suggestions for an unknown key or config-group choice."""
     from vla.commands.config_store import register
 
     register()
@@ -73,18 +81,19 @@ def check_overrides(command: str, overrides: list[str]) -> None:
             continue
         if value not in groups[key] and "," not in value:
             raise ValueError(unknown(f"{key} choice", value, groups[key]))
-        try:
-            with initialize_config_module("vla.configs", version_base=None):
-                compose(config_name=command, overrides=[item])
-        except Exception as e:  # Hydra's own: the command's defaults have no such group
-            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise ValueError(f"vla {command} takes no {key}=...: {reason}") from None
         if "," not in value:  # a sweep's list is Hydra's multirun, not one config
             choices.append(item)
-    with initialize_config_module("vla.configs", version_base=None):
-        base = OmegaConf.to_container(
-            compose(config_name=command, overrides=choices), resolve=False
-        )
+    try:
+        base = compose_plain(command, choices)
+    except Exception:  # Hydra's own: the command's defaults have no such group
+        for item in choices:  # compose each alone only now, to name the one at fault
+            try:
+                compose_plain(command, [item])
+            except Exception as e:
+                reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+                key = item.split("=", 1)[0]
+                raise ValueError(f"vla {command} takes no {key}=...: {reason}") from None
+        raise
     for item in plain:  # additions, deletions and Hydra's own settings are Hydra's to check
         key, value = item.split("=", 1)
         if key in groups:
