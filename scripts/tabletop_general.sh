@@ -7,6 +7,9 @@
 # an interrupted collection, training or evaluation resumes.
 #   scripts/tabletop_general.sh EXP_DIR [override ...]     (overrides go to vla train)
 # Settings: EPISODES=60 STEPS=14000 EVAL_EPISODES=20 PERTURB_EPISODES=10 SEED=1000
+# RANDOMIZE="color:0.3,distractor:2" collects with those changes drawn per episode (collection's
+# own salt, so the evaluation's perturbations are other draws; SHARE=0.5: on that share only).
+# BASELINE= (empty) skips the perturbation table of checkpoints/4x4 when it is already measured.
 set -u
 # shellcheck source=scripts/run_steps.sh
 . "$(dirname "$0")/run_steps.sh"
@@ -14,6 +17,7 @@ EXP=${1:?usage: scripts/tabletop_general.sh EXP_DIR [train override ...]}; shift
 VLA=${VLA:-.venv/bin/vla}
 EPISODES=${EPISODES:-60} STEPS=${STEPS:-14000} SEED=${SEED:-1000}
 EVAL_EPISODES=${EVAL_EPISODES:-20} PERTURB_EPISODES=${PERTURB_EPISODES:-10}
+RANDOMIZE=${RANDOMIZE:-} SHARE=${SHARE:-1} BASELINE=${BASELINE-checkpoints/4x4}
 export MUJOCO_GL=${MUJOCO_GL:-egl}
 ROBOTS="[ur5e,sawyer,panda,so101]" TASKS="[reach,lift,place,push]"
 LEAVE="lift:blue,push:red,place:green"
@@ -22,7 +26,8 @@ DATA=$EXP/data RUN=$EXP/runs/general
 if [ ! -f "$DATA/.complete" ]; then
   echo "== collect $(date)"
   $VLA collect recipe=general "robots=$ROBOTS" "tasks=$TASKS" episodes="$EPISODES" \
-    "leave_out=[$LEAVE]" output="$DATA" workers=2 progress=false && touch "$DATA/.complete" || exit 1
+    "leave_out=[$LEAVE]" "randomize=[$RANDOMIZE]" randomize_share="$SHARE" output="$DATA" \
+    workers=2 progress=false && touch "$DATA/.complete" || exit 1
 fi
 if ! trained "$RUN" "$STEPS"; then
   echo "== train $(date)"
@@ -33,9 +38,9 @@ if [ ! -f "$RUN/eval/results.json" ]; then
   $VLA eval policy.path="$RUN/policy" "robots=$ROBOTS" "tasks=$TASKS" episodes="$EVAL_EPISODES" \
     seed="$SEED" "combinations=[$LEAVE]" videos=0 output="$RUN/eval" progress=false || exit 1
 fi
-for name in general 4x4; do
+for name in general ${BASELINE:+4x4}; do
   policy=$RUN/policy
-  [ "$name" = 4x4 ] && policy=checkpoints/4x4
+  [ "$name" = 4x4 ] && policy=$BASELINE
   out=$EXP/runs/$name/eval_perturb
   if [ ! -f "$out/results.json" ]; then
     echo "== eval perturb $name $(date)"
