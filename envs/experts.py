@@ -5,6 +5,13 @@ speed; IK (seeded with the last command) turns it into joint-position targets, t
 space a policy uses. With the env's `ee_delta` control it hands out the commanded pose's change
 instead (the yaw turned at a bounded rate), with `ee_pose` the commanded pose itself, and the
 env runs the same IK. It reads privileged state (object poses) from the env.
+
+With `blend` > 0 the expert rounds the corners where nothing happens (a waypoint its task marks
+`corner`, with no hold, no settling and the same gripper command as the next one): it slows only to the next segment's
+speed and turns towards the next waypoint once its commanded point is within `blend` metres,
+instead of stopping until the arm catches up. A stop is a switch the policy must time from
+what it sees (the next move begins once the tool is within a centimetre of the waypoint); a
+rounded corner makes the next move a smooth function of where the tool is.
 """
 
 from __future__ import annotations
@@ -22,9 +29,12 @@ CLOSED_OR_OPENED = 0.1  # opening change since the hold began that shows the fin
 
 
 class ScriptedExpert:
-    def __init__(self, env):
+    def __init__(self, env, blend: float = 0.0):
+        if blend < 0:
+            raise ValueError(f"blend is a distance in metres, >= 0; got {blend}")
         self.env = env.unwrapped
         self.ik = DifferentialIK(self.env.model, self.env.index)
+        self.blend = blend
         self._episode_id = None
 
     def _start(self) -> None:
@@ -56,9 +66,12 @@ class ScriptedExpert:
         hz = env.robot.control_hz
         delta = goal - self._p
         dist = np.linalg.norm(delta)
-        # Trapezoidal speed profile: accelerate, cruise, and brake to stop at the waypoint.
+        # Trapezoidal speed profile: accelerate, cruise, and brake to stop at the waypoint (at
+        # a rounded corner, to the next segment's speed where the turn begins).
         top = wp.speed or env.robot.max_speed
-        self._v = min(top, self._v + ACCELERATION / hz, np.sqrt(2 * ACCELERATION * dist))
+        corner = self._corner_speed()
+        brake = np.sqrt(corner**2 + 2 * ACCELERATION * max(dist - self.blend * (corner > 0), 0.0))
+        self._v = min(top, self._v + ACCELERATION / hz, brake)
         step = self._v / hz
         before = (self._p, self._yaw)
         self._p = goal if dist <= step else self._p + delta * (step / dist)
@@ -76,9 +89,21 @@ class ScriptedExpert:
         action = np.r_[self._q, wp.grip]
         return np.clip(action, env.action_space.low, env.action_space.high).astype(np.float32)
 
+    def _corner_speed(self) -> float:
+        """The speed to pass the current waypoint at: 0 (stop) unless it is a corner to round."""
+        if self.blend <= 0 or self._i >= len(self._plan) - 1:
+            return 0.0
+        wp, after = self._plan[self._i], self._plan[self._i + 1]
+        if not wp.corner or wp.hold or wp.settle or wp.grip != after.grip:
+            return 0.0  # something happens there, or near it: the arm stops for it
+        return min(wp.speed or self.env.robot.max_speed, after.speed or self.env.robot.max_speed)
+
     def _advance(self, wp, goal) -> None:
         if self._i >= len(self._plan) - 1 and wp.tol < 0:
             return  # a closed-loop final waypoint runs until the episode ends
+        if self._corner_speed() > 0 and np.linalg.norm(self._p - goal) <= self.blend:
+            self._next_waypoint()  # round the corner: no stop, no wait for the arm
+            return
         self._steps_here += 1
         reached = np.linalg.norm(self._p - goal) < 1e-9 and np.linalg.norm(
             self.env.tcp() - goal

@@ -228,8 +228,10 @@ class MetaWorldEnv(Env):
         self._cameras.close()
         self.sim.close()
 
-    def expert(self):
-        """Meta-World's scripted policy for the task, reading the full 39-number state."""
+    def expert(self, blend: float = 0.0):
+        """Meta-World's scripted policy for the task, reading the full 39-number state. It has
+        no waypoints to round: `blend` (the tabletop expert's) is taken so that one collection
+        setting serves every suite, and changes nothing here."""
         import metaworld.policies as policies
 
         policy = getattr(policies, policy_class_name(self.task_name))()

@@ -242,11 +242,12 @@ class TabletopEnv(Env):
     def close(self):
         self._cameras.close()
 
-    def expert(self):
-        """A scripted expert for this env's task: a callable obs -> action (privileged state)."""
+    def expert(self, blend: float = 0.0):
+        """A scripted expert for this env's task: a callable obs -> action (privileged state).
+        `blend` (m) rounds the waypoints where nothing happens instead of stopping at them."""
         from vla.envs.experts import ScriptedExpert
 
-        return ScriptedExpert(self)
+        return ScriptedExpert(self, blend=blend)
 
     # ----- views that tasks and experts read -------------------------------------------
     def cube_pos(self, color: str) -> np.ndarray:

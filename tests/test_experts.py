@@ -82,3 +82,78 @@ def test_the_grasp_pause_ends_when_the_fingers_stop(robot):
             done = term or trunc
         assert info["is_success"] and lifted
         assert paused_still == 0, (seed, paused_still)
+
+
+def carry_stops(robot, task, blend, seed):
+    """Steps where the expert's commanded pose repeats while it carries the cube from the lift
+    to above the release point (a stop on the way), whether it succeeded, and its length."""
+    env = TabletopEnv(robot=robot, task=task, image_obs=False, control="ee_pose")
+    expert = env.expert(blend=blend)
+    obs, _ = env.reset(seed=seed)
+    done, actions = False, []
+    while not done:
+        actions.append(expert(obs))
+        obs, _, term, trunc, info = env.step(actions[-1])
+        done = term or trunc
+    a = np.array(actions)
+    closed = np.flatnonzero(a[:, -1] > 0.5)
+    carry = a[closed[0] : closed[-1] + 1]
+    lifted = carry[np.argmax(carry[:, 2] > carry[0, 2] + 0.01) :]  # the grasp's pause is over
+    # on the way: above the release point, where the arm waits to stand still before letting go
+    on_the_way = lifted[1:, 2] > lifted[:, 2].min() + 0.02
+    still = np.linalg.norm(np.diff(lifted[:, :3], axis=0), axis=1) < 1e-9
+    return int((still & on_the_way).sum()), bool(info["is_success"]), len(a)
+
+
+@pytest.mark.parametrize("robot", ["ur5e", "panda"])
+def test_a_blended_expert_carries_without_stopping_and_still_places(robot):
+    """Without blend the expert stops above the receptacle until the arm catches up, then
+    descends: a switch a policy must time from the pixels. With blend=0.03 it turns into the
+    descent without stopping, succeeds, and takes fewer steps."""
+    stops, ok, steps = carry_stops(robot, "place", 0.0, seed=4)
+    blended_stops, blended_ok, blended_steps = carry_stops(robot, "place", 0.03, seed=4)
+    assert ok and blended_ok
+    assert stops > 0 and blended_stops == 0, (stops, blended_stops)
+    assert blended_steps < steps
+
+
+def test_blend_leaves_tasks_without_corners_as_they_were():
+    """Push marks no corner (its descent behind the cube must be exact): blend changes nothing."""
+    env = TabletopEnv(robot="sawyer", task="push", image_obs=False, control="ee_pose")
+    runs = []
+    for blend in (0.0, 0.03):
+        expert = env.expert(blend=blend)
+        obs, _ = env.reset(seed=1)
+        runs.append([])
+        for _ in range(40):
+            runs[-1].append(expert(obs))
+            obs, *_ = env.step(runs[-1][-1])
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_a_negative_blend_is_refused():
+    env = TabletopEnv(robot="ur5e", task="place", image_obs=False)
+    with pytest.raises(ValueError, match="blend is a distance in metres"):
+        env.expert(blend=-0.01)
+
+
+def test_collect_hands_expert_blend_to_its_workers(ray_cluster, tmp_path):
+    """`vla collect expert_blend=0.03` reaches the experts in the Ray workers: the same seeds'
+    place demonstrations come out shorter, and a negative blend is refused up front."""
+    from vla.datasets import meta
+    from vla.datasets.collect import CollectConfig, collect
+
+    lengths = {}
+    for blend in (0.0, 0.03):
+        out = tmp_path / f"blend{blend}"
+        collect(
+            CollectConfig(
+                robots=["ur5e"], tasks=["place"], episodes=1, output=str(out), workers=1,
+                image_size=32, progress=False, control="ee_pose", expert_blend=blend,
+            )
+        )  # fmt: skip
+        lengths[blend] = {r["seed"]: r["length"] for r in meta.load_records(out)}
+    assert lengths[0.0].keys() == lengths[0.03].keys()
+    assert all(lengths[0.03][s] < lengths[0.0][s] for s in lengths[0.0]), lengths
+    with pytest.raises(ValueError, match="expert_blend must be >= 0"):
+        CollectConfig(robots=["ur5e"], tasks=["place"], episodes=1, output="x", expert_blend=-1)

@@ -29,6 +29,9 @@ class Waypoint:
     # state, frame after frame) is a pause no policy can learn to end
     settle: bool = False
     speed: float | None = None  # m/s; None uses the robot's max_speed
+    # a point on the way that the expert may round (ScriptedExpert's blend) instead of
+    # stopping at it: nothing is done there and nothing near it needs precision
+    corner: bool = False
 
 
 @dataclass
@@ -78,8 +81,8 @@ def pick(view, carry_grip: float = 1.0) -> list[Waypoint]:
     above = cube + [0, 0, robot.home_height - cube[2]]
     grasp = np.array([cube[0], cube[1], view.grasp_height])
     return [
-        Waypoint(above, grip=0.0, yaw=yaw),
+        Waypoint(above, grip=0.0, yaw=yaw, corner=True),
         Waypoint(grasp, grip=0.0, yaw=yaw, tol=0.006, speed=robot.max_speed * 0.5),
         Waypoint(grasp, grip=carry_grip, yaw=yaw, hold=6, settle=True),
-        Waypoint(above, grip=carry_grip, yaw=yaw),
+        Waypoint(above, grip=carry_grip, yaw=yaw, corner=True),
     ]

@@ -38,7 +38,9 @@ class Place(Task):
         over = np.array([centre[0], centre[1], robot.home_height])
         release = np.array([centre[0], centre[1], rim + view.grasp_height + 0.01])
         return steps + [
-            Waypoint(over, grip=1.0, yaw=yaw, speed=robot.max_speed * robot.carry_speed),
+            Waypoint(
+                over, grip=1.0, yaw=yaw, speed=robot.max_speed * robot.carry_speed, corner=True
+            ),
             Waypoint(release, grip=1.0, yaw=yaw, speed=robot.max_speed * 0.5),
             Waypoint(release, grip=0.0, yaw=yaw, hold=4, settle=True),
             Waypoint(over, grip=0.0, yaw=yaw),

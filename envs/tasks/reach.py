@@ -22,6 +22,6 @@ class Reach(Task):
         touch = self._touch_point(view)
         above = touch + [0, 0, robot.home_height - touch[2]]
         return [
-            Waypoint(above, grip=1.0, yaw=robot.home_yaw),
+            Waypoint(above, grip=1.0, yaw=robot.home_yaw, corner=True),
             Waypoint(touch, grip=1.0, yaw=robot.home_yaw, tol=0.008, hold=3),
         ]

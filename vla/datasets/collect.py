@@ -46,6 +46,10 @@ class CollectConfig:
     # frames recorded after the expert first succeeds (it goes on acting): demonstrations that
     # do not end at the success threshold (a lift goes on upwards, a reach stays on the cube)
     after_success: int = 0
+    # metres within which the tabletop's scripted expert rounds the waypoints its task marks as
+    # corners, instead of stopping at each (envs/experts.py); 0 stops everywhere. Meta-World's
+    # experts are its own scripted policies, with no waypoints: nothing changes there
+    expert_blend: float = 0.0
     suite: str = "tabletop"  # vla.suites: tabletop | metaworld
     # tabletop (task:colour or place:receptacle) scenes kept out of the data, e.g.
     # [place:red, lift:blue], so that `vla eval combinations=` can test what was never shown
@@ -72,6 +76,8 @@ class CollectConfig:
             raise ValueError(f"action_noise must be >= 0 (rad), got {self.action_noise}")
         if self.after_success < 0:
             raise ValueError(f"after_success must be >= 0 (steps), got {self.after_success}")
+        if self.expert_blend < 0:
+            raise ValueError(f"expert_blend must be >= 0 (metres), got {self.expert_blend}")
         if self.instruction_set == "test":
             raise ValueError(
                 "instruction_set=test: the frozen test paraphrases never enter a dataset (they "
@@ -139,6 +145,7 @@ def make_worker_class():
             leave_out: tuple[str, ...] = (),
             randomize: tuple[str, ...] = (),
             randomize_share: float = 1.0,
+            expert_blend: float = 0.0,
         ):
             from vla import suites
 
@@ -152,6 +159,7 @@ def make_worker_class():
 
             self.randomize = perturbations.parse_all(randomize)
             self.randomize_share = randomize_share
+            self.expert_blend = expert_blend
             self.distractors = next(
                 (int(p.magnitude) for p in self.randomize if p.kind == "distractor"), 0
             )
@@ -198,7 +206,7 @@ def make_worker_class():
 
             return rollout.run_episode(
                 env,
-                env.expert(),
+                env.expert(blend=self.expert_blend),
                 seed,
                 options,
                 record=True,
@@ -277,6 +285,7 @@ def collect(cfg: CollectConfig) -> CollectSummary:
             tuple(cfg.leave_out),
             tuple(cfg.randomize),
             cfg.randomize_share,
+            cfg.expert_blend,
         ),
         cfg.workers,
     )
