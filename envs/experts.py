@@ -7,9 +7,9 @@ instead (the yaw turned at a bounded rate), with `ee_pose` the commanded pose it
 env runs the same IK. It reads privileged state (object poses) from the env.
 
 With `blend` > 0 the expert rounds the corners where nothing happens (a waypoint its task marks
-`corner`, with no hold, no settling and the same gripper command as the next one): it slows only to the next segment's
-speed and turns towards the next waypoint once its commanded point is within `blend` metres,
-instead of stopping until the arm catches up. A stop is a switch the policy must time from
+`corner`, with no hold, no settling and the same gripper command as the next one): it slows
+only to the next segment's speed and turns towards the next waypoint once its commanded point
+is within `blend` metres, instead of stopping until the arm catches up. A stop is a switch the policy must time from
 what it sees (the next move begins once the tool is within a centimetre of the waypoint); a
 rounded corner makes the next move a smooth function of where the tool is.
 """
@@ -78,14 +78,14 @@ class ScriptedExpert:
         if env.control in TASK_SPACE:
             turn = EE_YAW_RATE * EE_STEP_YAW
             self._yaw = self._yaw + float(np.clip(wp.yaw - self._yaw, -turn, turn))
-            self._advance(wp, goal)
+            self._advance(wp, goal, corner)
             if env.control == "ee_pose":
                 action = np.r_[self._p, self._yaw, wp.grip]
             else:
                 action = np.r_[self._p - before[0], self._yaw - before[1], wp.grip]
             return np.clip(action, env.action_space.low, env.action_space.high).astype(np.float32)
         self._q, _, _ = self.ik.solve(self._q, self._p, top_down(wp.yaw), iters=15)
-        self._advance(wp, goal)
+        self._advance(wp, goal, corner)
         action = np.r_[self._q, wp.grip]
         return np.clip(action, env.action_space.low, env.action_space.high).astype(np.float32)
 
@@ -98,10 +98,10 @@ class ScriptedExpert:
             return 0.0  # something happens there, or near it: the arm stops for it
         return min(wp.speed or self.env.robot.max_speed, after.speed or self.env.robot.max_speed)
 
-    def _advance(self, wp, goal) -> None:
+    def _advance(self, wp, goal, corner: float) -> None:
         if self._i >= len(self._plan) - 1 and wp.tol < 0:
             return  # a closed-loop final waypoint runs until the episode ends
-        if self._corner_speed() > 0 and np.linalg.norm(self._p - goal) <= self.blend:
+        if corner > 0 and np.linalg.norm(self._p - goal) <= self.blend:
             self._next_waypoint()  # round the corner: no stop, no wait for the arm
             return
         self._steps_here += 1
