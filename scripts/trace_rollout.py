@@ -57,8 +57,11 @@ def main() -> None:
             line += f"  world object off {np.linalg.norm(world[:2] - cube[:2]) * 100:5.1f} cm"
             if goal is not None:
                 line += f", goal off {np.linalg.norm(world[3:5] - goal) * 100:4.1f} cm"
+        if goal is not None:
+            line += f"  tool to goal {np.linalg.norm(tcp[:2] - goal) * 100:4.1f} cm"
         if control == "ee_pose":
             line += f"  plans {np.linalg.norm(chunk[n - 1, :2] - tcp[:2]) * 100:4.1f} cm sideways"
+            line += f", {(chunk[n - 1, 2] - tcp[2]) * 100:+5.1f} cm up"
         else:
             line += (
                 f"  largest command change {np.abs(chunk[0, :-1] - obs['state'][:-1]).max():.3f}"
