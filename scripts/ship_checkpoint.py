@@ -18,6 +18,7 @@ import subprocess
 from pathlib import Path
 
 from vla import atomic, hardware
+from vla.datasets import collection_record
 from vla.datasets.fingerprint import fingerprint
 
 FILES = ("config.json", "model.safetensors", "golden.safetensors")
@@ -62,7 +63,11 @@ def main() -> None:
                 {
                     "command": args.command,
                     "commit": commit or None,
-                    "dataset": {"path": str(args.dataset), **fingerprint(args.dataset)},
+                    "dataset": {
+                        "path": str(args.dataset),
+                        **fingerprint(args.dataset),
+                        "collection": collection_record.read(args.dataset),
+                    },
                     "steps": last["step"],
                     "train_minutes": round(train_seconds(last) / 60, 1),
                     "samples_per_s": round(last["samples_per_s"], 1),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 from omegaconf import OmegaConf
 
+from vla.datasets import collection_record
 from vla.policies.configuration import PolicyConfig
 from vla.training import engines
 from vla.training.config import TrainConfig
@@ -27,6 +30,9 @@ def run(cfg) -> int:
     import torch
 
     train, policy = configs(cfg)
+    mismatch = collection_record.recipe_mismatch(train.dataset, cfg)
+    if mismatch:
+        print(f"vla train: note: {mismatch}", file=sys.stderr)
     try:
         metrics = engines.run(train, policy)
     except torch.OutOfMemoryError:

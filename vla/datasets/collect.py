@@ -14,7 +14,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vla.datasets import episode_io, layout, meta, v3_writer
+from vla.datasets import collection_record, episode_io, layout, meta, v3_writer
 from vla.ray_pool import ActorPool
 
 MAX_ENVS = 4  # envs a collection worker keeps open, the most recently used
@@ -236,7 +236,9 @@ def collect(cfg: CollectConfig) -> CollectSummary:
     if layout.is_legacy(root):
         raise ValueError(layout.legacy_message(root))
     done = set()
-    if _has_episodes(root):
+    kept = _has_episodes(root)
+    collection_record.write_or_check(root, cfg, has_episodes=kept)  # before any episode
+    if kept:
         meta.finalize(root)  # what an interrupted run staged
         done = {v3_writer.identity(r) for r in meta.load_records(root)}
     have = Counter((r, t) for r, t, _ in done)
