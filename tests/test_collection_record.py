@@ -59,3 +59,23 @@ def test_training_hears_when_the_recipe_collects_otherwise(tmp_path):
     # a recipe that names no collection settings, or data with no record: nothing to say
     assert collection_record.recipe_mismatch(tmp_path, OmegaConf.create({"dataset": "x"})) is None
     assert collection_record.recipe_mismatch(tmp_path / "none", OmegaConf.create(recipe)) is None
+
+
+def test_vla_train_prints_the_note_before_it_trains(tmp_path, monkeypatch, capsys):
+    from vla.commands import train as train_command
+
+    cfg = CollectConfig(robots=["ur5e"], tasks=["lift"], episodes=1, output=str(tmp_path),
+                        control="ee_pose", image_size=64)  # fmt: skip
+    collection_record.write_or_check(tmp_path, cfg, has_episodes=False)
+    composed = OmegaConf.create(
+        {"dataset": str(tmp_path), "output": str(tmp_path / "run"), "control": "joint",
+         "train": {}, "policy": {}, "backbone": {"name": "x", "num_layers": 1, "dtype": "float32"}}
+    )  # fmt: skip
+
+    def stop(*_):
+        raise RuntimeError("trained")
+
+    monkeypatch.setattr(train_command.engines, "run", stop)
+    with pytest.raises(RuntimeError, match="trained"):
+        train_command.run(composed)
+    assert "control='ee_pose' (asked 'joint')" in capsys.readouterr().err
