@@ -98,14 +98,14 @@ def test_task_space_names_each_suites_end_effector_control():
         control("tabletop", ["reach"], "task-space")
 
 
-def test_unknown_control_and_joint_noise_in_task_space_are_refused():
+def test_unknown_control_and_noise_on_the_tabletops_pose_changes_are_refused():
     from vla.datasets.collect import CollectConfig
 
     with pytest.raises(ValueError, match="ee_delta"):
         TabletopEnv(robot="ur5e", task="reach", control="cartesian")
     with pytest.raises(ValueError, match="ee_delta"):
         CollectConfig(robots=["ur5e"], tasks=["reach"], episodes=1, output="x", control="ee")
-    with pytest.raises(ValueError, match="control=joint"):
+    with pytest.raises(ValueError, match="ee_delta control would drift uncorrected"):
         CollectConfig(
             robots=["ur5e"],
             tasks=["reach"],

@@ -37,8 +37,9 @@ class CollectConfig:
     instruction_set: str = "train"
     ray_address: str | None = None  # None: a local Ray; or a cluster's address
     progress: bool = True
-    # std (rad) of Gaussian noise on the executed arm joint targets; the clean expert action is
-    # what is recorded (DART). 0 records the expert's own trajectories.
+    # std of Gaussian noise on every executed arm action, in metres for positions and radians
+    # for angles (joint targets, TCP pose targets, Meta-World's hand moves alike); the clean
+    # expert action is what is recorded (DART). 0 records the expert's own trajectories.
     action_noise: float = 0.0
     # tabletop: joint (absolute joint targets), ee_delta (TCP pose changes through the env's
     # IK, the state the TCP pose) or ee_pose (absolute TCP pose targets); None: the suite's first
@@ -68,9 +69,10 @@ class CollectConfig:
             self.suite, self.robots, self.tasks, self.episodes, self.workers
         )
         self.control = suite.control(self.control)
-        if self.action_noise > 0 and self.control != "joint":
+        if self.action_noise > 0 and (self.suite, self.control) == ("tabletop", "ee_delta"):
             raise ValueError(
-                "action_noise is in radians of joint targets: use it with control=joint"
+                "action_noise with the tabletop's ee_delta control would drift uncorrected (its "
+                "expert hands out changes of its own plan): use control=ee_pose or joint"
             )
         if self.action_noise < 0:
             raise ValueError(f"action_noise must be >= 0 (rad), got {self.action_noise}")
@@ -126,6 +128,20 @@ class CollectSummary:
     worker_restarts: int = 0
     seconds: float = 0.0
     incomplete: list = field(default_factory=list)
+
+
+# an arm action's unit -> how many of it make a metre (lengths) or a radian (angles)
+UNITS_PER_SI = {"m": 1.0, "cm": 100.0, "mm": 1000.0, "rad": 1.0}
+
+
+def per_unit(units):
+    """Scale from metres/radians to each arm dimension's own unit."""
+    import numpy as np
+
+    unknown = sorted(set(units) - set(UNITS_PER_SI))
+    if unknown:
+        raise ValueError(f"action_noise knows units {sorted(UNITS_PER_SI)}, not {unknown}")
+    return np.array([UNITS_PER_SI[u] for u in units])
 
 
 def make_worker_class():
@@ -198,10 +214,11 @@ def make_worker_class():
             if self.action_noise > 0:
                 rng = np.random.default_rng([seed, 1])  # the same noise for the same seed
                 space = env.action_space
+                std = self.action_noise * per_unit(env.unwrapped.embodiment.joint_units)
 
                 def perturb(action):
                     noisy = action.copy()
-                    noisy[:-1] += rng.normal(0.0, self.action_noise, len(action) - 1)
+                    noisy[:-1] += rng.normal(0.0, 1.0, len(action) - 1) * std
                     return np.clip(noisy, space.low, space.high)
 
             return rollout.run_episode(
