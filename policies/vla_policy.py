@@ -27,7 +27,16 @@ from vla.suggest import unknown
 from vla.tokenizers.normalize import Normalizer
 from vla.tokenizers.text import TextTokenizer
 
+# targets in the state's own coordinates; the other modes (joint_delta, ee_delta) are changes,
+# already relative to where the arm is
 RELATIVE_ACTION_MODES = ("joint_position", "ee_pose")
+
+
+def relative_robots(schemas: dict[str, Embodiment]) -> list[str]:
+    """The robots whose actions `policy.action_mode=relative` takes relative to the state."""
+    return sorted(r for r, s in schemas.items() if s.action_mode in RELATIVE_ACTION_MODES)
+
+
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -58,7 +67,7 @@ class VLAPolicy(nn.Module):
             name=config.backbone, source=bb.source, content_hash=bb.content_hash
         )
         self.lm = bb.model
-        relative = config.action_mode == "relative"
+        relative = relative_robots(self.schemas) if config.action_mode == "relative" else ()
         self.normalizer = Normalizer(
             self.stats, self.max_dim, relative, self.max_state_dim, config.action_norm
         )
@@ -74,21 +83,18 @@ class VLAPolicy(nn.Module):
         self._executor_robot = None
 
     def _checked_stats(self, stats: dict) -> dict:
-        """Every robot's statistics; relative actions (target minus the measured state) only
-        where the action is a target in the state's own coordinates (joints, or the TCP pose)."""
+        """Every robot's statistics; relative actions (target minus the measured state) where
+        the action is a target in the state's own coordinates (joints, or the TCP pose), and
+        actions that are changes already (ee_delta, joint_delta) kept as they are."""
         missing = set(self.schemas) - set(stats)
         if missing:
             raise ValueError(f"no normalisation stats for robot(s) {sorted(missing)}")
         if self.config.action_mode != "relative":
             return {r: stats[r] for r in self.schemas}
-        other = [r for r, s in self.schemas.items() if s.action_mode not in RELATIVE_ACTION_MODES]
-        if other:
-            raise ValueError(
-                f"policy.action_mode=relative subtracts the measured state from target actions, "
-                f"but {other} act in another mode ({self.schemas[other[0]].action_mode}): use "
-                "policy.action_mode=absolute"
-            )
-        if any(s.state_dim != s.action_dim for s in self.schemas.values()):
+        if any(
+            self.schemas[r].state_dim != self.schemas[r].action_dim
+            for r in relative_robots(self.schemas)
+        ):
             raise ValueError("policy.action_mode=relative needs states as wide as the actions")
         return {r: stats[r] for r in self.schemas}
 

@@ -127,10 +127,23 @@ def ee_policy(relative: bool = False, control: str = "ee_delta"):
     return VLAPolicy(cfg, schemas, stats)
 
 
-def test_relative_actions_are_refused_for_pose_changes_but_allowed_for_pose_targets():
-    with pytest.raises(ValueError, match="action_mode=absolute"):
-        ee_policy(relative=True)
-    assert ee_policy(relative=True, control="ee_pose").config.action_mode == "relative"
+def test_relative_actions_take_pose_targets_relative_and_keep_pose_changes():
+    """`action_mode=relative` subtracts the measured TCP pose from pose targets; pose changes
+    (ee_delta, Meta-World's only control) are relative already and normalise as they are, so
+    one recipe can say relative on every suite."""
+    targets = ee_policy(relative=True, control="ee_pose").normalizer
+    assert targets.relative == {"sawyer", "ur5e"}
+    changes, absolute = ee_policy(relative=True).normalizer, ee_policy().normalizer
+    assert changes.relative == set()
+    x, state = torch.full((2, 4, changes.max_dim), 0.01), torch.ones(2, changes.max_state_dim)
+    robots = ["sawyer", "ur5e"]
+    torch.testing.assert_close(
+        changes.action(x, robots, state=state), absolute.action(x, robots, state=state)
+    )
+    # with pose targets the same numbers are read as a move from the measured pose
+    assert not torch.allclose(
+        targets.action(x, robots, state=state), targets.action(x, robots, state=state * 0)
+    )
 
 
 @pytest.mark.parametrize(

@@ -394,3 +394,14 @@ def test_relative_normaliser_measures_arm_targets_from_the_state():
         norm.action(x, ["arm"])
     with pytest.raises(ValueError, match="action.relative"):
         Normalizer({"arm": {"observation.state": s, "action": s}}, 3, relative=True)
+    # relative for the robots named: another robot's actions (changes already) need no
+    # relative stats and are normalised as they are, in the same batch
+    mixed = Normalizer(
+        {"arm": {"observation.state": s, "action": s, "action.relative": rel},
+         "hand": {"observation.state": s, "action": s}},
+        3, relative=["arm"],
+    )  # fmt: skip
+    both = torch.cat([x, x])
+    y = mixed.action(both, ["arm", "hand"], state=torch.cat([st, st]))
+    torch.testing.assert_close(y[0], torch.tensor([[0.5, 0.0, 1.0]]))
+    torch.testing.assert_close(y[1], torch.tensor([[1.0, -1.0, 1.0]]))

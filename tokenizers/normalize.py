@@ -8,12 +8,15 @@ State: (x - mean) / std. Actions, one of two ways (`action_norm`):
 Un-normalising inverts either. Stats come from the dataset's meta/stats.json and travel inside
 the checkpoint.
 
-With `relative=True` the arm's joint targets are first taken relative to the joint positions
-measured when the chunk starts (and added back after un-normalising), with the ranges of
+With `relative=True` the arm's targets (joints or the TCP pose) are first taken relative to the
+state measured when the chunk starts (and added back after un-normalising), with the ranges of
 `action.relative` (see `vla.datasets.relative_stats`); the gripper command stays absolute.
+`relative` may instead name the robots it applies to: the others' actions are already changes.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import torch
 
@@ -29,7 +32,7 @@ class Normalizer:
         self,
         stats: dict,
         max_dim: int,
-        relative: bool = False,
+        relative: bool | Iterable[str] = False,
         max_state_dim: int | None = None,
         action_norm: str = "quantile",
     ):
@@ -40,10 +43,11 @@ class Normalizer:
         self.stats = stats
         self.max_dim = max_dim
         self.max_state_dim = max_state_dim or max_dim
-        self.relative = relative
+        self.relative = set(stats) if relative is True else set(relative or ())
         self.action_norm = action_norm
         self._t = {}
         for robot, s in stats.items():
+            relative = robot in self.relative
             if relative and RELATIVE_KEY not in s:
                 raise ValueError(
                     f"no '{RELATIVE_KEY}' stats for {robot}: relative actions need them "
@@ -56,8 +60,7 @@ class Normalizer:
                 "state_std": self._pad(st["std"], 1.0, self.max_state_dim).clamp_min(EPS),
                 **self._action_terms(ac),
             }
-            if relative:
-                self._t[robot]["relative"] = self._pad([1.0] * arm, 0.0)
+            self._t[robot]["relative"] = self._pad([1.0 if relative else 0.0] * arm, 0.0)
 
     def _action_terms(self, ac: dict) -> dict[str, torch.Tensor]:
         """normalised = (x - centre) / scale, clipped to [bound_low, bound_high], per entry."""
@@ -107,7 +110,8 @@ class Normalizer:
         )
 
     def _offset(self, robots, state, like: torch.Tensor) -> torch.Tensor:
-        """What relative actions are measured from: (B, [1,] D) joint positions, 0 elsewhere."""
+        """What relative actions are measured from: (B, [1,] D) the measured arm state of the
+        robots whose actions are relative, 0 elsewhere."""
         if not self.relative:
             return torch.zeros((), device=like.device)
         if state is None:

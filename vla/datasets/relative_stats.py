@@ -9,6 +9,7 @@ normalised error is a much smaller error in radians. The gripper keeps its absol
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -29,14 +30,23 @@ def chunk_deltas(state: np.ndarray, action: np.ndarray, horizon: int) -> np.ndar
     return np.concatenate(out)
 
 
-def with_relative_stats(stats: dict, sources: list[Source], horizon: int) -> dict:
-    """A copy of the dataset's per-robot stats with `action.relative` added for `horizon`."""
+def with_relative_stats(
+    stats: dict, sources: list[Source], horizon: int, robots: Iterable[str] | None = None
+) -> dict:
+    """A copy of the dataset's per-robot stats with `action.relative` added for `horizon`, for
+    `robots` (default: every robot; the others' stats are copied as they are)."""
+    robots = set(stats if robots is None else robots)
     per_robot = defaultdict(list)
     for source in sources:
+        if source.robot not in robots:
+            continue
         for _, state, action in source.state_action():
             per_robot[source.robot].append(chunk_deltas(state, action, horizon))
     out = {}
     for robot, s in stats.items():
+        if robot not in robots:
+            out[robot] = s
+            continue
         if robot not in per_robot:
             raise ValueError(f"the dataset has stats for {robot} but no episodes of it")
         rel = array_stats(np.concatenate(per_robot[robot]))

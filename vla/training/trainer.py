@@ -176,7 +176,7 @@ def train_loop(
     cfg: TrainConfig, policy_cfg, rank: int = 0, world_size: int = 1, wrap=None, report=None
 ) -> dict:
     """Train; returns the last logged metrics. `wrap` makes a model distributed (Ray Train)."""
-    from vla.policies.vla_policy import VLAPolicy
+    from vla.policies.vla_policy import VLAPolicy, relative_robots
 
     torch.manual_seed(cfg.seed)
     output = Path(cfg.output)
@@ -213,7 +213,9 @@ def train_loop(
         policy.train()
     else:
         if policy_cfg.action_mode == "relative":
-            stats = relative_stats.with_relative_stats(stats, sources, policy_cfg.horizon)
+            stats = relative_stats.with_relative_stats(
+                stats, sources, policy_cfg.horizon, relative_robots(schemas)
+            )
         policy = VLAPolicy(policy_cfg, schemas, stats, fitted=fit_parts(policy_cfg, train_set))
     policy.to(device)
     params = [p for p in policy.parameters() if p.requires_grad]
