@@ -75,7 +75,9 @@ class CollectConfig:
                 "expert hands out changes of its own plan): use control=ee_pose or joint"
             )
         if self.action_noise < 0:
-            raise ValueError(f"action_noise must be >= 0 (rad), got {self.action_noise}")
+            raise ValueError(
+                f"action_noise must be >= 0 (metres, radians), got {self.action_noise}"
+            )
         if self.after_success < 0:
             raise ValueError(f"after_success must be >= 0 (steps), got {self.after_success}")
         if self.expert_blend < 0:
