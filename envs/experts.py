@@ -12,6 +12,12 @@ only to the next segment's speed and turns towards the next waypoint once its co
 is within `blend` metres, instead of stopping until the arm catches up. A stop is a switch the policy must time from
 what it sees (the next move begins once the tool is within a centimetre of the waypoint); a
 rounded corner makes the next move a smooth function of where the tool is.
+
+With `regrasp` the expert checks what a waypoint `requires` as it leaves it (the cube between
+the fingers after a close, and still there once lifted) and, on a miss, plans the task again
+from where everything is now: it opens, rises, and grasps again. Without noise the expert
+rarely misses; with `vla collect action_noise=` it does, and then the data show the recovery
+that a policy which misses needs (up to MAX_REPLANS times per episode).
 """
 
 from __future__ import annotations
@@ -26,15 +32,17 @@ EE_YAW_RATE = 0.5  # of the env's largest yaw step, so turning stays smooth
 ACCELERATION = 0.6  # m/s^2: speed ramps up and down, so a held cube is not shaken loose
 SETTLED = 0.02  # gripper opening change per step below which the fingers count as still
 CLOSED_OR_OPENED = 0.1  # opening change since the hold began that shows the fingers acted
+MAX_REPLANS = 3  # fresh plans per episode after a miss; the episode's step limit ends it anyway
 
 
 class ScriptedExpert:
-    def __init__(self, env, blend: float = 0.0):
+    def __init__(self, env, blend: float = 0.0, regrasp: bool = False):
         if blend < 0:
             raise ValueError(f"blend is a distance in metres, >= 0; got {blend}")
         self.env = env.unwrapped
         self.ik = DifferentialIK(self.env.model, self.env.index)
         self.blend = blend
+        self.regrasp = regrasp
         self._episode_id = None
 
     def _start(self) -> None:
@@ -42,6 +50,7 @@ class ScriptedExpert:
         self._episode_id = env.episode_id
         self._plan = env.task.plan(env)
         self._i = 0
+        self.replans = 0
         self._held = 0
         self._steps_here = 0
         self._q = env.data.qpos[env.index.arm_qpos].copy()
@@ -116,6 +125,13 @@ class ScriptedExpert:
                 self._next_waypoint()
 
     def _next_waypoint(self) -> None:
-        self._i = min(self._i + 1, len(self._plan) - 1)
+        wp = self._plan[self._i]
+        missed = self.regrasp and wp.requires is not None and not wp.requires()
+        if missed and self.replans < MAX_REPLANS:
+            # the plan from where things are now; the commanded pose carries on from here
+            self._plan, self._i = self.env.task.plan(self.env), 0
+            self.replans += 1
+        else:
+            self._i = min(self._i + 1, len(self._plan) - 1)
         self._held = 0
         self._steps_here = 0

@@ -228,10 +228,10 @@ class MetaWorldEnv(Env):
         self._cameras.close()
         self.sim.close()
 
-    def expert(self, blend: float = 0.0):
+    def expert(self, blend: float = 0.0, regrasp: bool = False):
         """Meta-World's scripted policy for the task, reading the full 39-number state. It has
-        no waypoints to round: `blend` (the tabletop expert's) is taken so that one collection
-        setting serves every suite, and changes nothing here."""
+        no waypoints to round or plan again: `blend` and `regrasp` (the tabletop expert's) are
+        taken so that one collection setting serves every suite, and change nothing here."""
         import metaworld.policies as policies
 
         policy = getattr(policies, policy_class_name(self.task_name))()

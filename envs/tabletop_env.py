@@ -242,12 +242,13 @@ class TabletopEnv(Env):
     def close(self):
         self._cameras.close()
 
-    def expert(self, blend: float = 0.0):
+    def expert(self, blend: float = 0.0, regrasp: bool = False):
         """A scripted expert for this env's task: a callable obs -> action (privileged state).
-        `blend` (m) rounds the waypoints where nothing happens instead of stopping at them."""
+        `blend` (m) rounds the waypoints where nothing happens instead of stopping at them;
+        `regrasp` plans again after a missed grasp (envs/experts.py)."""
         from vla.envs.experts import ScriptedExpert
 
-        return ScriptedExpert(self, blend=blend)
+        return ScriptedExpert(self, blend=blend, regrasp=regrasp)
 
     # ----- views that tasks and experts read -------------------------------------------
     def cube_pos(self, color: str) -> np.ndarray:

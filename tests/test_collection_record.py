@@ -79,3 +79,12 @@ def test_vla_train_prints_the_note_before_it_trains(tmp_path, monkeypatch, capsy
     with pytest.raises(RuntimeError, match="trained"):
         train_command.run(composed)
     assert "control='ee_pose' (asked 'joint')" in capsys.readouterr().err
+
+
+def test_a_setting_newer_than_the_record_counts_as_its_default(tmp_path):
+    record = collection_record.write_or_check(tmp_path, config(tmp_path), has_episodes=False)
+    del record["settings"]["expert_regrasp"]  # a record written before the setting existed
+    (tmp_path / collection_record.FILE).write_text(json.dumps(record))
+    assert collection_record.write_or_check(tmp_path, config(tmp_path), True) is not None
+    with pytest.raises(ValueError, match=r"expert_regrasp=False \(asked True\)"):
+        collection_record.write_or_check(tmp_path, config(tmp_path, expert_regrasp=True), True)

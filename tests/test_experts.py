@@ -4,6 +4,7 @@ table is a slow test and scripts/bench_envs.py)."""
 import numpy as np
 import pytest
 
+from vla import rollout
 from vla.envs.robots.registry import ROBOTS
 from vla.envs.tabletop_env import TabletopEnv
 from vla.envs.tasks.registry import TASKS
@@ -192,3 +193,40 @@ def test_action_noise_is_metres_and_radians_in_every_control(ray_cluster, tmp_pa
     # as the noise
     np.testing.assert_allclose(noisy_action[0], clean_action[0])
     assert np.abs(np.diff(noisy_action[:, :3], axis=0)).max() < 0.04
+
+
+def lift_with_cube_moved_at_the_close(regrasp: bool):
+    """An expert lift where the cube is moved 5 cm as the fingers start to close: a missed
+    grasp, made on purpose (with twice lift's 60 steps: a second grasp takes about 30)."""
+    env = TabletopEnv(robot="ur5e", task="lift", image_obs=False, control="ee_pose", max_steps=120)
+    expert = env.expert(regrasp=regrasp)
+    obs, _ = env.reset(seed=3)
+    u = env.unwrapped
+    adr = u.index.cube_qpos[u.episode.target]
+    moved, info = False, {}
+    while True:
+        action = expert(obs)
+        if action[-1] > 0.5 and not moved:
+            xy = u.data.qpos[adr : adr + 2]
+            xy -= 0.05 * xy / max(np.linalg.norm(xy), 1e-6)  # towards the table's centre
+            moved = True
+        obs, _, terminated, truncated, info = env.step(action)
+        if terminated or truncated:
+            break
+    return moved, info.get("is_success", False), expert.replans
+
+
+def test_regrasp_plans_again_after_a_missed_grasp():
+    """With `regrasp` the expert sees that the close caught nothing, opens, rises and grasps
+    the cube where it now is; without it the same miss ends the episode in failure."""
+    moved, success, replans = lift_with_cube_moved_at_the_close(regrasp=True)
+    assert moved and success and replans == 1
+    moved, success, replans = lift_with_cube_moved_at_the_close(regrasp=False)
+    assert moved and not success and replans == 0
+    # nothing missed, nothing changes: the same actions with and without it
+    runs = []
+    for regrasp in (False, True):
+        env = TabletopEnv(robot="ur5e", task="place", image_obs=False, control="ee_pose")
+        runs.append(rollout.run_episode(env, env.expert(regrasp=regrasp), 5, {}, record=True))
+    assert runs[0]["success"] and runs[1]["success"]
+    np.testing.assert_array_equal(runs[0]["frames"]["action"], runs[1]["frames"]["action"])

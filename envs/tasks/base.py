@@ -32,6 +32,10 @@ class Waypoint:
     # a point on the way that the expert may round (ScriptedExpert's blend) instead of
     # stopping at it: nothing is done there and nothing near it needs precision
     corner: bool = False
+    # what must hold when the expert moves on from here (the cube between the fingers after a
+    # close); with ScriptedExpert's regrasp on, a miss makes it plan the task again from where
+    # things are, so the demonstrations show a recovery
+    requires: Callable[[], bool] | None = None
 
 
 @dataclass
@@ -80,9 +84,14 @@ def pick(view, carry_grip: float = 1.0) -> list[Waypoint]:
     yaw = grasp_yaw(view.cube_yaw(view.episode.target), robot.home_yaw)
     above = cube + [0, 0, robot.home_height - cube[2]]
     grasp = np.array([cube[0], cube[1], view.grasp_height])
+    target = view.episode.target
+
+    def held() -> bool:
+        return view.grasping(target)
+
     return [
         Waypoint(above, grip=0.0, yaw=yaw, corner=True),
         Waypoint(grasp, grip=0.0, yaw=yaw, tol=0.006, speed=robot.max_speed * 0.5),
-        Waypoint(grasp, grip=carry_grip, yaw=yaw, hold=6, settle=True),
-        Waypoint(above, grip=carry_grip, yaw=yaw, corner=True),
+        Waypoint(grasp, grip=carry_grip, yaw=yaw, hold=6, settle=True, requires=held),
+        Waypoint(above, grip=carry_grip, yaw=yaw, corner=True, requires=held),
     ]

@@ -51,6 +51,9 @@ class CollectConfig:
     # corners, instead of stopping at each (envs/experts.py); 0 stops everywhere. Meta-World's
     # experts are its own scripted policies, with no waypoints: nothing changes there
     expert_blend: float = 0.0
+    # the tabletop's expert plans the task again after a missed grasp (envs/experts.py), so
+    # that with action_noise the data show recoveries; Meta-World's experts ignore it
+    expert_regrasp: bool = False
     suite: str = "tabletop"  # vla.suites: tabletop | metaworld
     # tabletop (task:colour or place:receptacle) scenes kept out of the data, e.g.
     # [place:red, lift:blue], so that `vla eval combinations=` can test what was never shown
@@ -164,6 +167,7 @@ def make_worker_class():
             randomize: tuple[str, ...] = (),
             randomize_share: float = 1.0,
             expert_blend: float = 0.0,
+            expert_regrasp: bool = False,
         ):
             from vla import suites
 
@@ -178,6 +182,7 @@ def make_worker_class():
             self.randomize = perturbations.parse_all(randomize)
             self.randomize_share = randomize_share
             self.expert_blend = expert_blend
+            self.expert_regrasp = expert_regrasp
             self.distractors = next(
                 (int(p.magnitude) for p in self.randomize if p.kind == "distractor"), 0
             )
@@ -225,7 +230,7 @@ def make_worker_class():
 
             return rollout.run_episode(
                 env,
-                env.expert(blend=self.expert_blend),
+                env.expert(blend=self.expert_blend, regrasp=self.expert_regrasp),
                 seed,
                 options,
                 record=True,
@@ -307,6 +312,7 @@ def collect(cfg: CollectConfig) -> CollectSummary:
             tuple(cfg.randomize),
             cfg.randomize_share,
             cfg.expert_blend,
+            cfg.expert_regrasp,
         ),
         cfg.workers,
     )

@@ -10,6 +10,7 @@ or how fast (episodes, robots, tasks, workers) may change between runs; these ma
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ SHAPING = (
     "image_size",
     "after_success",
     "expert_blend",
+    "expert_regrasp",
     "action_noise",
     "randomize",
     "randomize_share",
@@ -69,7 +71,9 @@ def write_or_check(root: str | Path, cfg, has_episodes: bool) -> dict | None:
     asked = settings(cfg)
     recorded = read(root)
     if recorded is not None:
-        wrong = differences(recorded["settings"], asked)
+        # a setting added after the record was written: the data were made with its default
+        defaults = {f.name: f.default for f in dataclasses.fields(cfg) if f.name in SHAPING}
+        wrong = differences({**defaults, **recorded["settings"]}, asked)
         if wrong:
             raise ValueError(
                 f"{root} was collected with other settings: {'; '.join(wrong)}. Collect into "
