@@ -39,6 +39,9 @@ def test_episodes_from_before_records_get_none(tmp_path):
     assert (
         collection_record.read(tmp_path) == written and written["settings"]["suite"] == "tabletop"
     )
+    manifest = tmp_path / "manifest.json"  # `vla train dataset=` may name the manifest file
+    manifest.write_text("{}")
+    assert collection_record.read(manifest) == written
 
 
 def test_training_hears_when_the_recipe_collects_otherwise(tmp_path):

@@ -47,20 +47,20 @@ class Normalizer:
         self.action_norm = action_norm
         self._t = {}
         for robot, s in stats.items():
-            relative = robot in self.relative
-            if relative and RELATIVE_KEY not in s:
+            is_relative = robot in self.relative
+            if is_relative and RELATIVE_KEY not in s:
                 raise ValueError(
                     f"no '{RELATIVE_KEY}' stats for {robot}: relative actions need them "
                     "(vla train adds them from the dataset)"
                 )
-            st, ac = s["observation.state"], s[RELATIVE_KEY if relative else "action"]
+            st, ac = s["observation.state"], s[RELATIVE_KEY if is_relative else "action"]
             arm = len(ac["q01"]) - 1  # every entry but the gripper's is relative
             self._t[robot] = {
                 "state_mean": self._pad(st["mean"], 0.0, self.max_state_dim),
                 "state_std": self._pad(st["std"], 1.0, self.max_state_dim).clamp_min(EPS),
                 **self._action_terms(ac),
             }
-            self._t[robot]["relative"] = self._pad([1.0 if relative else 0.0] * arm, 0.0)
+            self._t[robot]["relative"] = self._pad([1.0 if is_relative else 0.0] * arm, 0.0)
 
     def _action_terms(self, ac: dict) -> dict[str, torch.Tensor]:
         """normalised = (x - centre) / scale, clipped to [bound_low, bound_high], per entry."""

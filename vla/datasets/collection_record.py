@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 from vla import atomic
+from vla.benchmark import machine
 
 FILE = "collection.json"
 # CollectConfig fields that change what an episode holds
@@ -41,18 +41,12 @@ def settings(cfg) -> dict:
     return {k: list(v) if isinstance(v, list | tuple) else v for k, v in out.items()}
 
 
-def read(root: str | Path) -> dict | None:
-    """The dataset's record, or None for data collected before records were kept."""
-    path = Path(root) / FILE
+def read(dataset: str | Path) -> dict | None:
+    """The record of a dataset (its folder, or the manifest file in it), or None for data
+    collected before records were kept."""
+    root = Path(dataset)
+    path = (root.parent if root.is_file() else root) / FILE
     return json.loads(path.read_text()) if path.is_file() else None
-
-
-def _commit() -> str | None:
-    here = Path(__file__).resolve().parent
-    out = subprocess.run(
-        ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
-    )
-    return out.stdout.strip() or None
 
 
 def differences(recorded: dict, asked: dict) -> list[str]:
@@ -84,7 +78,7 @@ def write_or_check(root: str | Path, cfg, has_episodes: bool) -> dict | None:
         return None
     record = {
         "settings": asked,
-        "vla_commit": _commit(),
+        "vla_commit": machine.commit(),
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     atomic.write_json(Path(root) / FILE, record)
@@ -95,8 +89,7 @@ def recipe_mismatch(dataset: str | Path, cfg) -> str | None:
     """What a training run should hear when its recipe names collection settings (the keys of
     `cfg` that are shaping settings) other than those the dataset records; None if they agree,
     the dataset keeps no record, or the recipe names none."""
-    path = Path(dataset)
-    recorded = read(path.parent if path.is_file() else path)
+    recorded = read(dataset)
     named = {k: cfg[k] for k in SHAPING if k in cfg}
     if recorded is None or not named:
         return None
