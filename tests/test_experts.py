@@ -230,3 +230,23 @@ def test_regrasp_plans_again_after_a_missed_grasp():
         runs.append(rollout.run_episode(env, env.expert(regrasp=regrasp), 5, {}, record=True))
     assert runs[0]["success"] and runs[1]["success"]
     np.testing.assert_array_equal(runs[0]["frames"]["action"], runs[1]["frames"]["action"])
+
+
+def test_collect_hands_expert_regrasp_to_its_workers(ray_cluster, tmp_path):
+    """`vla collect expert_regrasp=true` reaches the experts in the Ray workers: each kept
+    episode's record counts its expert's second plans; without the option no count is written."""
+    from vla.datasets import meta
+    from vla.datasets.collect import CollectConfig, collect
+
+    counts = {}
+    for regrasp in (False, True):
+        out = tmp_path / f"regrasp{regrasp}"
+        collect(
+            CollectConfig(
+                robots=["sawyer"], tasks=["lift"], episodes=1, output=str(out), workers=1,
+                image_size=32, progress=False, control="ee_pose", expert_regrasp=regrasp,
+            )
+        )  # fmt: skip
+        [record] = meta.load_records(out)
+        counts[regrasp] = record.get("expert_replans")
+    assert counts == {False: None, True: 0}, counts  # no noise: the expert does not miss

@@ -228,9 +228,10 @@ def make_worker_class():
                     noisy[:-1] += rng.normal(0.0, 1.0, len(action) - 1) * std
                     return np.clip(noisy, space.low, space.high)
 
-            return rollout.run_episode(
+            expert = env.expert(blend=self.expert_blend, regrasp=self.expert_regrasp)
+            result = rollout.run_episode(
                 env,
-                env.expert(blend=self.expert_blend, regrasp=self.expert_regrasp),
+                expert,
                 seed,
                 options,
                 record=True,
@@ -238,6 +239,9 @@ def make_worker_class():
                 perturb=perturb,
                 after_success=self.after_success,
             )
+            if self.expert_regrasp:  # which kept demonstrations show a second grasp
+                result["expert_replans"] = getattr(expert, "replans", 0)  # 0: Meta-World
+            return result
 
         def ping(self) -> bool:
             return True
