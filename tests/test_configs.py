@@ -123,7 +123,7 @@ RECIPES = {
     ),
     "general": (
         ["policy=general", "train=general", "backbone.num_layers=2"],
-        ["control=task_space", "after_success=8", "image_size=64"],
+        ["control=task_space", "after_success=8", "action_noise=0.005", "image_size=64"],
     ),
 }
 
@@ -187,6 +187,8 @@ def test_the_general_recipe_fits_nothing_to_a_scene_and_is_one_file_for_every_su
     # each suite's end-effector control (rows 63-64: ee_pose beat the tabletop's joints)
     assert collected["tabletop"].control == "ee_pose"
     assert collected["metaworld"].control == "ee_delta"
+    # demonstrations with DART noise on both suites (rows 70-71)
+    assert collected["tabletop"].action_noise == collected["metaworld"].action_noise == 0.005
 
 
 def test_the_command_line_wins_over_a_recipe():
