@@ -9,8 +9,9 @@
 # RANDOMIZE="start_pose:2,color:0.3" collects with those changes drawn per episode (a new DATA),
 # (SHARE=0.5: on that share of the episodes only, chosen by their seeds), and
 # PERTURB="start_pose:2,color:0.3" evaluates each perturbation beside the unperturbed scenes,
-# INSTRUCTIONS=train_wide collects with more phrasings per task (a new DATA), and
-# ACTION_NOISE=0.005 collects with DART noise on the executed actions (metres; a new DATA).
+# INSTRUCTIONS=train_wide collects with more phrasings per task (a new DATA),
+# ACTION_NOISE=0 collects without the recipe's DART noise on the executed actions (metres; a new
+# DATA), and ATTEMPTS=3 lets a task try three times its episodes before it gives up (default 2).
 set -u
 # shellcheck source=scripts/run_steps.sh
 . "$(dirname "$0")/run_steps.sh"
@@ -19,13 +20,16 @@ VLA=${VLA:-.venv/bin/vla}
 TASKS=${TASKS:-mt10} EPISODES=${EPISODES:-50} IMAGE=${IMAGE:-64}
 STEPS=${STEPS:-4000} EVAL_EPISODES=${EVAL_EPISODES:-10} SEED=${SEED:-1000}
 RANDOMIZE=${RANDOMIZE:-} SHARE=${SHARE:-1} PERTURB=${PERTURB:-} INSTRUCTIONS=${INSTRUCTIONS:-train}
-ACTION_NOISE=${ACTION_NOISE:-0}
+ATTEMPTS=${ATTEMPTS:-2}
+NOISE=()  # the recipe's own unless asked
+[ -n "${ACTION_NOISE:-}" ] && NOISE=("action_noise=$ACTION_NOISE")
 export MUJOCO_GL=${MUJOCO_GL:-egl}
 DATA=${DATA:-$EXP/mt10_world}
 if [ ! -f "$DATA/.complete" ]; then
   $VLA collect recipe=general suite=metaworld "tasks=[$TASKS]" episodes="$EPISODES" \
     image_size="$IMAGE" output="$DATA" workers=2 progress=false "randomize=[$RANDOMIZE]" \
-    randomize_share="$SHARE" instruction_set="$INSTRUCTIONS" action_noise="$ACTION_NOISE" && touch "$DATA/.complete" || exit 1
+    randomize_share="$SHARE" instruction_set="$INSTRUCTIONS" \
+    max_attempts_factor="$ATTEMPTS" "${NOISE[@]}" && touch "$DATA/.complete" || exit 1
 fi
 for spec in "$@"; do
   read -r name overrides <<< "$spec"
