@@ -176,7 +176,7 @@ def tiny_checkpoint(tmp_path_factory):
     return path
 
 
-def test_policy_eval_runs_through_one_batching_server(ray_cluster, tiny_checkpoint, tmp_path):
+def test_policy_eval_runs_through_one_policy_server(ray_cluster, tiny_checkpoint, tmp_path):
     cfg = EvalConfig(
         policy_path=str(tiny_checkpoint),
         robots=ROBOTS,
@@ -195,6 +195,9 @@ def test_policy_eval_runs_through_one_batching_server(ray_cluster, tiny_checkpoi
     batching = results["policy_batching"]
     chunks = [-(-r["length"] // 4) for r in records]  # 4 actions run per predicted chunk
     assert batching["requests"] == sum(chunks)
+    # on a CPU each observation has a pass of its own (batch_policy=None): no episode's actions
+    # depend on which other episode asked at the same moment
+    assert batching["largest_batch"] == 1 and batching["forward_passes"] == batching["requests"]
     # latency in the loop: the world ran on 100 ms for every chunk the policy was asked for
     for record, n in zip(records, chunks, strict=True):
         assert record["policy_wait_s"] == pytest.approx(0.1 * n)
@@ -283,6 +286,49 @@ def test_policy_server_answers_concurrent_requests_in_one_forward_pass(
         "forward_passes": 1,
         "largest_batch": 4,
     }
+
+
+def test_an_unbatched_policy_server_answers_each_observation_as_if_alone(
+    ray_cluster, tiny_checkpoint
+):
+    """batched=False: requests that arrive together still get one forward pass each, and each
+    chunk is exactly what the policy gives that observation alone (a batch's float rounding
+    differs with its size, and an episode can turn on it)."""
+    import numpy as np
+    import ray
+
+    from vla.evaluation.workers import PolicyServer
+    from vla.policies.vla_policy import VLAPolicy
+
+    server = PolicyServer.remote(str(tiny_checkpoint), "cpu", wait_ms=500.0, batched=False)
+    config = ray.get(server.config.remote())
+    size = config["image_size"]
+    rng = np.random.default_rng(0)
+    observations = []
+    for robot in ("ur5e", "ur5e", "sawyer"):
+        state_dim = len(config["schemas"][robot]["joint_names"]) + 1
+        observations.append(
+            (
+                {
+                    "images": {
+                        c: rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+                        for c in ("front", "wrist")
+                    },
+                    "state": rng.normal(0, 0.5, state_dim).astype(np.float32),
+                    "instruction": "touch the red cube",
+                },
+                robot,
+            )
+        )
+    chunks = ray.get([server.predict.remote(obs, robot) for obs, robot in observations])
+    assert ray.get(server.stats.remote()) == {
+        "requests": 3,
+        "forward_passes": 3,
+        "largest_batch": 1,
+    }
+    policy = VLAPolicy.from_pretrained(str(tiny_checkpoint), device="cpu")
+    for (obs, robot), chunk in zip(observations, chunks, strict=True):
+        np.testing.assert_array_equal(chunk, policy.infer(obs, robot)["actions"])
 
 
 def test_a_rerun_resumes_only_the_same_evaluation(tmp_path, capsys):

@@ -62,6 +62,10 @@ class EvalConfig:
     videos: int = 2  # episodes recorded per robot x task (training phrasings)
     latency_ms: float | None = None  # simulated inference latency; -1 uses the measured one
     device: str = "auto"  # auto | cpu | cuda: where the policy server runs
+    # batch the workers' observations into one forward pass. None: on a GPU, where batching
+    # pays; on a CPU one pass per observation, so that an episode's actions never depend on
+    # which other episodes shared its pass (float rounding differs with the batch size)
+    batch_policy: bool | None = None
     ray_address: str | None = None  # None: a local Ray; or a cluster's address
     progress: bool = True
     n_action_steps: int | None = None  # actions run per predicted chunk; None: the checkpoint's
@@ -235,9 +239,12 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
             gpu = torch.cuda.is_available() and cfg.device != "cpu"
             # num_cpus=0: it must be placeable beside a full set of env workers (it waits more
             # than it computes on a CPU box; on a GPU box the GPU is what it holds).
+            batched = gpu if cfg.batch_policy is None else cfg.batch_policy
             server = PolicyServer.options(
                 num_cpus=0, num_gpus=1 if gpu else 0, max_concurrency=1000
-            ).remote(str(Path(cfg.policy_path).resolve()), "cuda" if gpu else "cpu")
+            ).remote(
+                str(Path(cfg.policy_path).resolve()), "cuda" if gpu else "cpu", batched=batched
+            )
             info = ray.get(server.config.remote())
         if server is not None:
             n_steps, size = info["n_action_steps"], cfg.image_size or info["image_size"]

@@ -14,13 +14,25 @@ import ray
 
 @ray.remote
 class PolicyServer:
-    """Gathers concurrent `predict` calls for a few milliseconds, runs them as one batch."""
+    """Gathers concurrent `predict` calls for a few milliseconds, runs them as one batch; with
+    `batched=False` each observation gets a forward pass of its own. Float rounding differs with
+    the batch's size (about 4e-7 on our CPU box), enough to turn an episode now and then, so
+    only one pass per observation makes an episode's actions independent of which other
+    episodes happened to ask at the same moment."""
 
-    def __init__(self, path: str, device: str, max_batch: int = 64, wait_ms: float = 4.0):
+    def __init__(
+        self,
+        path: str,
+        device: str,
+        max_batch: int = 64,
+        wait_ms: float = 4.0,
+        batched: bool = True,
+    ):
         from vla.policies.vla_policy import VLAPolicy
 
         self.policy = VLAPolicy.from_pretrained(path, device=device)
-        self.max_batch, self.wait = max_batch, wait_ms / 1000
+        self.max_batch = max_batch if batched else 1
+        self.wait = wait_ms / 1000 if batched else 0.0
         self.queue: list = []
         self.flusher = None
         self.requests = self.passes = self.largest_batch = 0
