@@ -254,31 +254,43 @@ def test_vla_run_from_an_instruction(tmp_path, tiny_checkpoint, capsys):
     assert "not trained for it" in capsys.readouterr().err
 
 
+def server_observations(config: dict, robots, rng=None) -> list[tuple[dict, str]]:
+    """(observation, robot) pairs shaped as the policy server's `config` says: blank images
+    and states, or random ones drawn from `rng` (so that no two are alike)."""
+    import numpy as np
+
+    shape = (config["image_size"], config["image_size"], 3)
+    pairs = []
+    for robot in robots:
+        state_dim = len(config["schemas"][robot]["joint_names"]) + 1
+        images = {
+            c: np.zeros(shape, np.uint8)
+            if rng is None
+            else rng.integers(0, 255, shape, dtype=np.uint8)
+            for c in ("front", "wrist")
+        }
+        state = (
+            np.zeros(state_dim, np.float32)
+            if rng is None
+            else rng.normal(0, 0.5, state_dim).astype(np.float32)
+        )
+        pairs.append(
+            ({"images": images, "state": state, "instruction": "touch the red cube"}, robot)
+        )
+    return pairs
+
+
 def test_policy_server_answers_concurrent_requests_in_one_forward_pass(
     ray_cluster, tiny_checkpoint
 ):
     """Requests from several workers that arrive within the gathering window are one batch."""
-    import numpy as np
     import ray
 
     from vla.evaluation.workers import PolicyServer
 
     server = PolicyServer.remote(str(tiny_checkpoint), "cpu", wait_ms=500.0)
     config = ray.get(server.config.remote())
-    size = config["image_size"]
-    observations = []
-    for robot in ("ur5e", "sawyer", "ur5e", "sawyer"):
-        state_dim = len(config["schemas"][robot]["joint_names"]) + 1
-        observations.append(
-            (
-                {
-                    "images": {c: np.zeros((size, size, 3), np.uint8) for c in ("front", "wrist")},
-                    "state": np.zeros(state_dim, np.float32),
-                    "instruction": "touch the red cube",
-                },
-                robot,
-            )
-        )
+    observations = server_observations(config, ("ur5e", "sawyer", "ur5e", "sawyer"))
     chunks = ray.get([server.predict.remote(obs, robot) for obs, robot in observations])
     assert [c.shape[1] for c in chunks] == [7, 8, 7, 8]  # each robot's own action size
     assert ray.get(server.stats.remote()) == {
@@ -293,7 +305,7 @@ def test_an_unbatched_policy_server_answers_each_observation_as_if_alone(
 ):
     """batched=False: requests that arrive together still get one forward pass each, and each
     chunk is exactly what the policy gives that observation alone (a batch's float rounding
-    differs with its size, and an episode can turn on it)."""
+    differs with its size)."""
     import numpy as np
     import ray
 
@@ -302,24 +314,7 @@ def test_an_unbatched_policy_server_answers_each_observation_as_if_alone(
 
     server = PolicyServer.remote(str(tiny_checkpoint), "cpu", wait_ms=500.0, batched=False)
     config = ray.get(server.config.remote())
-    size = config["image_size"]
-    rng = np.random.default_rng(0)
-    observations = []
-    for robot in ("ur5e", "ur5e", "sawyer"):
-        state_dim = len(config["schemas"][robot]["joint_names"]) + 1
-        observations.append(
-            (
-                {
-                    "images": {
-                        c: rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
-                        for c in ("front", "wrist")
-                    },
-                    "state": rng.normal(0, 0.5, state_dim).astype(np.float32),
-                    "instruction": "touch the red cube",
-                },
-                robot,
-            )
-        )
+    observations = server_observations(config, ("ur5e", "ur5e", "sawyer"), np.random.default_rng(0))
     chunks = ray.get([server.predict.remote(obs, robot) for obs, robot in observations])
     assert ray.get(server.stats.remote()) == {
         "requests": 3,

@@ -138,21 +138,29 @@ def test_a_negative_blend_is_refused():
         env.expert(blend=-0.01)
 
 
+def collect_one(out, robot: str, task: str, **setting):
+    """One small `ee_pose` demonstration of (robot, task) through one Ray worker, with the
+    collection setting under test."""
+    from vla.datasets.collect import CollectConfig, collect
+
+    return collect(
+        CollectConfig(
+            robots=[robot], tasks=[task], episodes=1, output=str(out), workers=1,
+            image_size=32, progress=False, control="ee_pose", **setting,
+        )
+    )  # fmt: skip
+
+
 def test_collect_hands_expert_blend_to_its_workers(ray_cluster, tmp_path):
     """`vla collect expert_blend=0.03` reaches the experts in the Ray workers: the same seeds'
     place demonstrations come out shorter, and a negative blend is refused up front."""
     from vla.datasets import meta
-    from vla.datasets.collect import CollectConfig, collect
+    from vla.datasets.collect import CollectConfig
 
     lengths = {}
     for blend in (0.0, 0.03):
         out = tmp_path / f"blend{blend}"
-        collect(
-            CollectConfig(
-                robots=["ur5e"], tasks=["place"], episodes=1, output=str(out), workers=1,
-                image_size=32, progress=False, control="ee_pose", expert_blend=blend,
-            )
-        )  # fmt: skip
+        collect_one(out, "ur5e", "place", expert_blend=blend)
         lengths[blend] = {r["seed"]: r["length"] for r in meta.load_records(out)}
     assert lengths[0.0].keys() == lengths[0.03].keys()
     assert all(lengths[0.03][s] < lengths[0.0][s] for s in lengths[0.0]), lengths
@@ -165,7 +173,7 @@ def test_action_noise_is_metres_and_radians_in_every_control(ray_cluster, tmp_pa
     scaled to each arm dimension's own unit; with pose targets the arm is pushed off the clean
     path, the expert still succeeds, and what is recorded stays the expert's own action."""
     from vla.datasets import meta
-    from vla.datasets.collect import CollectConfig, collect, per_unit
+    from vla.datasets.collect import per_unit
     from vla.envs.metaworld_env import EMBODIMENT as METAWORLD
 
     assert list(per_unit(("m", "m", "m", "rad"))) == [1, 1, 1, 1]
@@ -175,12 +183,7 @@ def test_action_noise_is_metres_and_radians_in_every_control(ray_cluster, tmp_pa
     states = {}
     for noise in (0.0, 0.01):
         out = tmp_path / f"noise{noise}"
-        summary = collect(
-            CollectConfig(
-                robots=["ur5e"], tasks=["lift"], episodes=1, output=str(out), workers=1,
-                image_size=32, progress=False, control="ee_pose", action_noise=noise,
-            )
-        )  # fmt: skip
+        summary = collect_one(out, "ur5e", "lift", action_noise=noise)
         assert summary.written == 1 and not summary.failures
         [source] = meta.open_sources(out)
         [(_, state, action)] = list(source.state_action())
@@ -236,17 +239,11 @@ def test_collect_hands_expert_regrasp_to_its_workers(ray_cluster, tmp_path):
     """`vla collect expert_regrasp=true` reaches the experts in the Ray workers: each kept
     episode's record counts its expert's second plans; without the option no count is written."""
     from vla.datasets import meta
-    from vla.datasets.collect import CollectConfig, collect
 
     counts = {}
     for regrasp in (False, True):
         out = tmp_path / f"regrasp{regrasp}"
-        collect(
-            CollectConfig(
-                robots=["sawyer"], tasks=["lift"], episodes=1, output=str(out), workers=1,
-                image_size=32, progress=False, control="ee_pose", expert_regrasp=regrasp,
-            )
-        )  # fmt: skip
+        collect_one(out, "sawyer", "lift", expert_regrasp=regrasp)
         [record] = meta.load_records(out)
         counts[regrasp] = record.get("expert_replans")
     assert counts == {False: None, True: 0}, counts  # no noise: the expert does not miss

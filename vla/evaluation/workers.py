@@ -16,9 +16,9 @@ import ray
 class PolicyServer:
     """Gathers concurrent `predict` calls for a few milliseconds, runs them as one batch; with
     `batched=False` each observation gets a forward pass of its own. Float rounding differs with
-    the batch's size (about 4e-7 on our CPU box), enough to turn an episode now and then, so
-    only one pass per observation makes an episode's actions independent of which other
-    episodes happened to ask at the same moment."""
+    the batch's size (up to about 5e-7 in the actions on our CPU box), so only one pass per
+    observation makes an episode's actions independent of which other episodes happened to
+    ask at the same moment."""
 
     def __init__(
         self,
