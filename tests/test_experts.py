@@ -198,6 +198,32 @@ def test_action_noise_is_metres_and_radians_in_every_control(ray_cluster, tmp_pa
     assert np.abs(np.diff(noisy_action[:, :3], axis=0)).max() < 0.04
 
 
+def test_a_failed_noisy_episode_is_tried_again_on_its_seed_with_less_noise(ray_cluster, tmp_path):
+    """`action_noise_retries`: where the noisy expert fails, the same scene is tried again with
+    half the noise and last with none, and the kept episode records the noise it ran with;
+    without retries the failed seed is given up. The noise here (1 m std on every pose target)
+    is one no expert survives."""
+    from vla.datasets import meta
+    from vla.datasets.collect import CollectConfig, noise_scale
+
+    assert [noise_scale(k, 2) for k in range(3)] == [1.0, 0.5, 0.0]
+    assert [noise_scale(k, 1) for k in range(2)] == [1.0, 0.0]
+    summary = collect_one(tmp_path / "given_up", "ur5e", "reach", action_noise=1.0)
+    assert summary.written == 0 and summary.failures[("ur5e", "reach")] == 2  # seeds 0 and 1
+    summary = collect_one(
+        tmp_path / "retried", "ur5e", "reach", action_noise=1.0, action_noise_retries=2,
+        max_attempts_factor=3,  # noise 1 m, 0.5 m, then none
+    )  # fmt: skip
+    assert summary.written == 1 and summary.failures[("ur5e", "reach")] == 2
+    assert summary.with_less_noise[("ur5e", "reach")] == 1
+    [record] = meta.load_records(tmp_path / "retried")
+    assert (record["seed"], record["action_noise"]) == (0, 0.0)  # the first scene, clean
+    with pytest.raises(ValueError, match="action_noise_retries must be >= 0"):
+        CollectConfig(
+            robots=["ur5e"], tasks=["reach"], episodes=1, output="x", action_noise_retries=-1
+        )
+
+
 def lift_with_cube_moved_at_the_close(regrasp: bool):
     """An expert lift where the cube is moved 5 cm as the fingers start to close: a missed
     grasp, made on purpose (with twice lift's 60 steps: a second grasp takes about 30)."""

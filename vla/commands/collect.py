@@ -20,6 +20,7 @@ def run(cfg) -> int:
         left, before = summary.left_out[cell], summary.existing[cell]
         print(
             f"  {cell[0]:<7} {cell[1]:<6} kept {summary.successes[cell]}, failed {summary.failures[cell]}"
+            + (f", {n} on a retry with less noise" if (n := summary.with_less_noise[cell]) else "")
             + (f", {before} from an earlier run" if before else "")
             + (f", {left} seeds left out ({', '.join(config.leave_out)})" if left else "")
         )

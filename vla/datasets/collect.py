@@ -41,6 +41,11 @@ class CollectConfig:
     # for angles (joint targets, TCP pose targets, Meta-World's hand moves alike); the clean
     # expert action is what is recorded (DART). 0 records the expert's own trajectories.
     action_noise: float = 0.0
+    # a noisy episode whose expert fails is tried again on the same seed, each time with half
+    # the noise and the last time with none (2: noise, noise/2, clean); each try counts
+    # against the cell's attempts. 0 gives the seed up and a new one replaces it, which leans
+    # the kept scenes of a hard task towards those the noisy expert could do
+    action_noise_retries: int = 0
     # tabletop: joint (absolute joint targets), ee_delta (TCP pose changes through the env's
     # IK, the state the TCP pose) or ee_pose (absolute TCP pose targets); None: the suite's first
     control: str | None = None
@@ -80,6 +85,10 @@ class CollectConfig:
         if self.action_noise < 0:
             raise ValueError(
                 f"action_noise must be >= 0 (metres, radians), got {self.action_noise}"
+            )
+        if self.action_noise_retries < 0:
+            raise ValueError(
+                f"action_noise_retries must be >= 0 (tries), got {self.action_noise_retries}"
             )
         if self.after_success < 0:
             raise ValueError(f"after_success must be >= 0 (steps), got {self.after_success}")
@@ -129,6 +138,7 @@ class CollectSummary:
     existing: Counter = field(default_factory=Counter)  # per cell: kept by an earlier run
     left_out: Counter = field(default_factory=Counter)  # seeds whose scene was left out
     failures: Counter = field(default_factory=Counter)
+    with_less_noise: Counter = field(default_factory=Counter)  # kept on an action_noise retry
     successes: Counter = field(default_factory=Counter)
     worker_restarts: int = 0
     seconds: float = 0.0
@@ -190,7 +200,9 @@ def make_worker_class():
             # held several GB over Meta-World's 50 tasks (each its own MuJoCo model)
             self.envs: OrderedDict = OrderedDict()
 
-        def run(self, robot: str, task: str, seed: int, instruction_set: str) -> dict:
+        def run(
+            self, robot: str, task: str, seed: int, instruction_set: str, noise_scale=1.0
+        ) -> dict:
             import numpy as np
 
             from vla import rollout
@@ -218,10 +230,11 @@ def make_worker_class():
                 if any(in_combination(task, facts, c) for c in self.leave_out):
                     return {"left_out": True, "success": False}
             perturb = None
-            if self.action_noise > 0:
+            noise = self.action_noise * noise_scale
+            if noise > 0:
                 rng = np.random.default_rng([seed, 1])  # the same noise for the same seed
                 space = env.action_space
-                std = self.action_noise * per_unit(env.unwrapped.embodiment.joint_units)
+                std = noise * per_unit(env.unwrapped.embodiment.joint_units)
 
                 def perturb(action):
                     noisy = action.copy()
@@ -239,6 +252,8 @@ def make_worker_class():
                 perturb=perturb,
                 after_success=self.after_success,
             )
+            if self.action_noise > 0:  # what this episode's executed moves were pushed by
+                result["action_noise"] = noise
             if self.expert_regrasp:  # which kept demonstrations show a second grasp
                 result["expert_replans"] = getattr(expert, "replans", 0)  # 0: Meta-World
             return result
@@ -247,6 +262,14 @@ def make_worker_class():
             return True
 
     return CollectWorker
+
+
+def noise_scale(tried: int, retries: int) -> float:
+    """The share of `action_noise` on a seed's try number `tried` (0 the first): halved on each
+    retry, and none on the last of `retries`."""
+    if tried == 0:
+        return 1.0
+    return 0.0 if tried >= retries else 0.5**tried
 
 
 def _has_episodes(root: Path) -> bool:
@@ -277,20 +300,22 @@ def collect(cfg: CollectConfig) -> CollectSummary:
     summary.existing = Counter({c: min(have[c], cfg.episodes) for c in cells if have[c]})
     summary.skipped_existing = sum(summary.existing.values())
     in_flight = Counter()
-    retry = {c: [] for c in cells}  # seeds whose worker died mid-episode
+    # (seed, try) to run again: the worker died mid-episode, or a noisy expert failed and the
+    # seed gets a try with less noise. A job is (robot, task, seed, try).
+    retry = {c: [] for c in cells}
 
     def next_job(cell):
         while budget[cell] > 0 and needed[cell] - in_flight[cell] > 0:
             if retry[cell]:
-                seed = retry[cell].pop()
+                seed, tried = retry[cell].pop()
             else:
-                seed = next_seed[cell]
+                seed, tried = next_seed[cell], 0
                 next_seed[cell] += 1
             if (*cell, seed) in done:
                 continue
             budget[cell] -= 1
             in_flight[cell] += 1
-            return (*cell, seed)
+            return (*cell, seed, tried)
         return None
 
     if sum(needed.values()) == 0:  # finalized above
@@ -338,26 +363,31 @@ def collect(cfg: CollectConfig) -> CollectSummary:
             return
         if result["success"]:
             frames = result.pop("frames")
-            episode_io.write_episode(layout.staged_path(root, *job), result, frames)
-            done.add(job)
+            episode_io.write_episode(layout.staged_path(root, *job[:3]), result, frames)
+            done.add(job[:3])
             needed[cell] -= 1
             summary.written += 1
             summary.successes[cell] += 1
+            summary.with_less_noise[cell] += job[3] > 0
             if bar:
                 bar.update(1)
         else:
             summary.failures[cell] += 1
+            if cfg.action_noise > 0 and job[3] < cfg.action_noise_retries:
+                retry[cell].append((job[2], job[3] + 1))
 
     def lost(job):  # its actor died: run the same episode again
         cell = job[:2]
         in_flight[cell] -= 1
         budget[cell] += 1
-        retry[cell].append(job[2])
+        retry[cell].append(job[2:])
 
     try:
         pool.run(
             next_job=next_any,
-            call=lambda worker, job: worker.run.remote(*job, cfg.instruction_set),
+            call=lambda worker, job: worker.run.remote(
+                *job[:3], cfg.instruction_set, noise_scale(job[3], cfg.action_noise_retries)
+            ),
             handle=handle,
             lost=lost,
             in_flight=2,  # two per worker keep each busy while the driver writes

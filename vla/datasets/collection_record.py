@@ -28,6 +28,7 @@ SHAPING = (
     "expert_blend",
     "expert_regrasp",
     "action_noise",
+    "action_noise_retries",
     "randomize",
     "randomize_share",
     "leave_out",
