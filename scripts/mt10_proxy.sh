@@ -11,6 +11,7 @@
 # PERTURB="start_pose:2,color:0.3" evaluates each perturbation beside the unperturbed scenes,
 # INSTRUCTIONS=train_wide collects with more phrasings per task (a new DATA),
 # ACTION_NOISE=0 collects without the recipe's DART noise on the executed actions (metres; a new
+# DATA), NOISE_RETRIES=2 tries a seed whose noisy expert failed again with less noise (a new
 # DATA), and ATTEMPTS=3 lets a task try three times its episodes before it gives up (default 2).
 set -u
 # shellcheck source=scripts/run_steps.sh
@@ -23,6 +24,7 @@ RANDOMIZE=${RANDOMIZE:-} SHARE=${SHARE:-1} PERTURB=${PERTURB:-} INSTRUCTIONS=${I
 ATTEMPTS=${ATTEMPTS:-2}
 NOISE=()  # the recipe's own unless asked
 [ -n "${ACTION_NOISE:-}" ] && NOISE=("action_noise=$ACTION_NOISE")
+[ -n "${NOISE_RETRIES:-}" ] && NOISE+=("action_noise_retries=$NOISE_RETRIES")
 export MUJOCO_GL=${MUJOCO_GL:-egl}
 DATA=${DATA:-$EXP/mt10_world}
 if [ ! -f "$DATA/.complete" ]; then
