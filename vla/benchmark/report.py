@@ -59,6 +59,11 @@ def inference(section: dict) -> list[str]:
     return lines
 
 
+def percent(share: float | None) -> str:
+    """A share as a percentage; "-" where there is none (no ceiling to divide by)."""
+    return "-" if share is None else f"{100 * share:.1f}%"
+
+
 def train(section: dict) -> list[str]:
     peak = section["peak_flops"]
     keys = ("setting", "mode", "layers", "image_size", "batch_size")
@@ -69,14 +74,18 @@ def train(section: dict) -> list[str]:
             num(r["median_ms"], 0),
             num(r["samples_per_s"]),
             num(r["achieved_flops"] / 1e9),
-            f"{100 * r['mfu']:.1f}%",
+            percent(r["mfu"]),
             f"{r['loss_error']:.1e}",
         ],
         5,
     )
     return [
         f"Matmul peak measured here: fp32 {num(peak['fp32'] / 1e9)} GFLOP/s, bf16 "
-        f"{num(peak['bf16'] / 1e9)} GFLOP/s (MFU divides by the step's dtype).",
+        + (
+            "not measured: this CPU has no bf16 in hardware (emulated, so bf16 steps get no MFU)."
+            if peak["bf16"] is None
+            else f"{num(peak['bf16'] / 1e9)} GFLOP/s (MFU divides by the step's dtype)."
+        ),
         "",
         *table(
             [

@@ -13,7 +13,9 @@ import copy
 
 import torch
 
+from vla import hardware
 from vla.benchmark import settings as settings_lib
+from vla.benchmark.report import percent
 from vla.benchmark.timing import failure, measure
 from vla.policies.vla_policy import VLAPolicy
 
@@ -67,14 +69,15 @@ def run(cfg, setting_specs: dict, backbone: str, device: str, warmup: int, repea
     bad = [m for m in modes if m not in MODES]
     if bad:
         raise ValueError(f"unknown train mode(s) {bad}: choose from {list(MODES)}")
+    # a CPU without bf16 in hardware emulates it: its bf16 matmul is no ceiling (an autocast
+    # step, part fp32, outruns it), so bf16 steps get no MFU there
+    emulated = torch.device(device).type == "cpu" and not hardware.native_bf16()
     peak = {
         "fp32": matmul_peak(device, torch.float32),
-        "bf16": matmul_peak(device, torch.bfloat16),
+        "bf16": None if emulated else matmul_peak(device, torch.bfloat16),
     }
-    print(
-        f"  matmul peak here: fp32 {peak['fp32'] / 1e9:.1f} GFLOP/s, bf16 {peak['bf16'] / 1e9:.1f}",
-        flush=True,
-    )
+    bf16 = "emulated, no MFU" if emulated else f"{peak['bf16'] / 1e9:.1f} GFLOP/s"
+    print(f"  matmul peak here: fp32 {peak['fp32'] / 1e9:.1f} GFLOP/s, bf16 {bf16}", flush=True)
     rows = []
     for name, spec in setting_specs.items():
         setting = settings_lib.load(name, spec, backbone)
@@ -125,11 +128,12 @@ def run(cfg, setting_specs: dict, backbone: str, device: str, warmup: int, repea
             seconds = timing["median_ms"] / 1000
             row["samples_per_s"] = size / seconds
             row["achieved_flops"] = flops / seconds
-            row["mfu"] = flops / seconds / peak["bf16" if "bf16" in mode else "fp32"]
+            ceiling = peak["bf16" if "bf16" in mode else "fp32"]
+            row["mfu"] = None if ceiling is None else flops / seconds / ceiling
             rows.append(row)
             print(
                 f"  {name} {mode}: {timing['median_ms']:.0f} ms/step, {row['samples_per_s']:.1f} "
-                f"samples/s, MFU {100 * row['mfu']:.1f}%, loss error {row['loss_error']:.1e}",
+                f"samples/s, MFU {percent(row['mfu'])}, loss error {row['loss_error']:.1e}",
                 flush=True,
             )
             del policy
