@@ -31,7 +31,8 @@ if [ ! -f "$DATA/.complete" ]; then
   $VLA collect recipe=general suite=metaworld "tasks=[$TASKS]" episodes="$EPISODES" \
     image_size="$IMAGE" output="$DATA" workers=2 progress=false "randomize=[$RANDOMIZE]" \
     randomize_share="$SHARE" instruction_set="$INSTRUCTIONS" \
-    max_attempts_factor="$ATTEMPTS" "${NOISE[@]}" && touch "$DATA/.complete" || exit 1
+    max_attempts_factor="$ATTEMPTS" "${NOISE[@]}"
+  collected "$DATA" $? || exit 1
 fi
 for spec in "$@"; do
   read -r name overrides <<< "$spec"

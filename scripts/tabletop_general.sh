@@ -27,7 +27,8 @@ if [ ! -f "$DATA/.complete" ]; then
   echo "== collect $(date)"
   $VLA collect recipe=general "robots=$ROBOTS" "tasks=$TASKS" episodes="$EPISODES" \
     "leave_out=[$LEAVE]" "randomize=[$RANDOMIZE]" randomize_share="$SHARE" output="$DATA" \
-    workers=2 progress=false && touch "$DATA/.complete" || exit 1
+    workers=2 progress=false
+  collected "$DATA" $? || exit 1
 fi
 if ! trained "$RUN" "$STEPS"; then
   echo "== train $(date)"

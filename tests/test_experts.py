@@ -198,18 +198,27 @@ def test_action_noise_is_metres_and_radians_in_every_control(ray_cluster, tmp_pa
     assert np.abs(np.diff(noisy_action[:, :3], axis=0)).max() < 0.04
 
 
-def test_a_failed_noisy_episode_is_tried_again_on_its_seed_with_less_noise(ray_cluster, tmp_path):
+def test_a_failed_noisy_episode_is_tried_again_on_its_seed_with_less_noise(
+    ray_cluster, tmp_path, capsys
+):
     """`action_noise_retries`: where the noisy expert fails, the same scene is tried again with
     half the noise and last with none, and the kept episode records the noise it ran with;
-    without retries the failed seed is given up. The noise here (1 m std on every pose target)
-    is one no expert survives."""
+    without retries the failed seed is given up, and `vla collect` ends with exit code 3 (some
+    cells short) and says how to get more. The noise here (1 m std on every pose target) is
+    one no expert survives."""
+    from vla.cli import main
     from vla.datasets import meta
     from vla.datasets.collect import CollectConfig, noise_scale
 
     assert [noise_scale(k, 2) for k in range(3)] == [1.0, 0.5, 0.0]
     assert [noise_scale(k, 1) for k in range(2)] == [1.0, 0.0]
-    summary = collect_one(tmp_path / "given_up", "ur5e", "reach", action_noise=1.0)
-    assert summary.written == 0 and summary.failures[("ur5e", "reach")] == 2  # seeds 0 and 1
+    rc = main([
+        "collect", "robots=[ur5e]", "tasks=[reach]", "episodes=1", f"output={tmp_path / 'short'}",
+        "workers=1", "image_size=32", "progress=false", "control=ee_pose", "action_noise=1.0",
+    ])  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == 3, out
+    assert "kept 0, failed 2" in out and "action_noise_retries=2" in out  # seeds 0 and 1
     summary = collect_one(
         tmp_path / "retried", "ur5e", "reach", action_noise=1.0, action_noise_retries=2,
         max_attempts_factor=3,  # noise 1 m, 0.5 m, then none

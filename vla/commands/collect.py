@@ -5,6 +5,10 @@ from __future__ import annotations
 from vla.commands.config_store import TRAINING_PARTS, build
 from vla.datasets.collect import CollectConfig, collect
 
+# the exit code of a collection that ran to its end with some cells short of `episodes` (their
+# attempts spent): the dataset holds what was kept, so a script may go on; 1 and 2 are errors
+SHORT = 3
+
 
 def run(cfg) -> int:
     config = build(CollectConfig, cfg, ignore=TRAINING_PARTS)  # recipe=X: what vla train reads
@@ -29,6 +33,11 @@ def run(cfg) -> int:
             f"  {summary.worker_restarts} worker(s) died and were replaced; their episodes ran again"
         )
     if summary.incomplete:
-        print(f"  incomplete (attempt budget spent): {summary.incomplete}")
-        return 1
+        print(
+            f"  incomplete (attempt budget spent): {summary.incomplete}; the dataset holds what "
+            "was kept (exit code 3). For more, run the same command again with a larger "
+            "max_attempts_factor"
+            + (", less action_noise or action_noise_retries=2" if config.action_noise else "")
+        )
+        return SHORT
     return 0
