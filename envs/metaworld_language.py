@@ -650,7 +650,8 @@ SETS = ("train", "heldout", "test", "train_wide")
 # imperatives per task leave the policy 3 points per task to learn from, and a paraphrase in
 # another style ("please ...", "the drawer needs to be ...") falls between them. These vary the
 # style the same way across tasks, so what stays constant within a task is what it asks.
-# Written for MT10's tasks so far (the proxy's), without the dev paraphrases' wording.
+# Written for every MT50 task (MT10's first, for the proxy) without reading the dev or test
+# paraphrases; two that came out word for word as dev paraphrases were replaced.
 WIDER: dict[str, tuple[str, ...]] = {
     "reach": (
         "please move your hand over to the goal",
@@ -722,6 +723,287 @@ WIDER: dict[str, tuple[str, ...]] = {
         "push the window sideways until it is shut",
         "make the window close",
     ),
+    # the other 40 of MT50's tasks (2026-12-07), written the same way
+    "assembly": (
+        "please slide the handled nut down over the peg",
+        "could you fit the round nut onto the peg",
+        "the nut needs to sit on the peg, so put it on",
+        "grab the nut by its handle and lower it onto the peg",
+        "thread the ring down around the peg",
+    ),
+    "basketball": (
+        "please drop the ball into the hoop",
+        "could you put the ball through the basketball hoop",
+        "the ball has to go into the hoop, so shoot it in",
+        "pick up the ball and place it in the hoop",
+        "carry the basketball over and put it through the rim",
+    ),
+    "bin-picking": (
+        "please move the cube from one bin into the other",
+        "could you pick the cube out of its bin and drop it in the other bin",
+        "the cube needs to end up in the other bin",
+        "lift the block out of the first bin and place it in the second",
+        "carry the cube across to the other bin",
+    ),
+    "box-close": (
+        "please place the lid on top of the box",
+        "could you close the box by putting its lid on",
+        "the box needs to be closed, so put the lid on it",
+        "pick up the lid and set it onto the box",
+        "shut the box with the lid",
+    ),
+    "button-press": (
+        "please push the button in from the front",
+        "could you press the button straight ahead",
+        "the button needs to be pressed in from the front",
+        "poke the button forward with the gripper",
+        "press the front button in with no wall in the way",
+    ),
+    "button-press-topdown-wall": (
+        "please press the button down from the top past the wall",
+        "could you push the button downward from above, behind the wall",
+        "the button behind the wall has to be pressed down from the top",
+        "lower the gripper onto the button from above, avoiding the wall",
+        "press down on the top of the button beyond the wall",
+    ),
+    "button-press-wall": (
+        "please press the button in from the front past the wall",
+        "could you push the button forward behind the wall",
+        "the button behind the wall needs to be pressed in from the front",
+        "get around the wall and poke the button forward",
+        "press the button straight in while avoiding the wall",
+    ),
+    "coffee-button": (
+        "please press the button on the coffee machine",
+        "could you push the coffee machine's start button",
+        "the coffee machine's button needs to be pressed",
+        "hit the button on the front of the coffee maker",
+        "turn on the coffee maker by pressing its button",
+    ),
+    "coffee-pull": (
+        "please pull the mug away from the coffee machine",
+        "could you drag the cup out from under the coffee maker",
+        "the mug needs to come away from the coffee machine, so pull it out",
+        "slide the mug back toward you out of the coffee machine",
+        "pull the coffee cup out from under the spout",
+    ),
+    "coffee-push": (
+        "please push the mug under the coffee machine's spout",
+        "could you slide the cup in beneath the coffee maker",
+        "the mug has to be under the coffee machine, so push it in",
+        "shove the coffee cup forward into the coffee machine",
+        "move the mug into place under the coffee maker by pushing it",
+    ),
+    "dial-turn": (
+        "please turn the dial around",
+        "could you twist the dial",
+        "the dial needs to be rotated, so turn it",
+        "spin the knob on the dial",
+        "grab the dial and rotate it",
+    ),
+    "disassemble": (
+        "please lift the handled nut up off the peg",
+        "could you pull the round nut off the peg",
+        "the nut needs to come off the peg, so lift it off",
+        "grab the nut by its handle and raise it off the peg",
+        "remove the ring from the peg by lifting it",
+    ),
+    "door-close": (
+        "please close the door",
+        "could you push the door shut",
+        "the door needs to be closed, so swing it shut",
+        "push the open door until it is closed",
+        "shut the door all the way",
+    ),
+    "door-lock": (
+        "please lock the door",
+        "could you turn the door lock to the locked position",
+        "the door needs to be locked, so turn the lock",
+        "twist the lock on the door to lock it",
+        "rotate the door's lock knob down to lock it",
+    ),
+    "door-unlock": (
+        "please unlock the door",
+        "could you turn the door lock to the unlocked position",
+        "the door needs to be unlocked, so turn the lock",
+        "twist the lock on the door to unlock it",
+        "rotate the door's lock knob to open the lock",
+    ),
+    "faucet-close": (
+        "please turn off the faucet",
+        "could you close the faucet",
+        "the faucet needs to be shut off, so turn the handle",
+        "twist the faucet handle to turn the water off",
+        "shut off the tap by turning its handle",
+    ),
+    "faucet-open": (
+        "please turn on the faucet",
+        "could you open the faucet",
+        "the faucet needs to be turned on, so turn the handle",
+        "twist the faucet handle to turn the water on",
+        "open up the tap by turning its handle",
+    ),
+    "hammer": (
+        "please hammer the nail in",
+        "could you pick up the hammer and knock the nail in",
+        "the nail needs to be hammered in with the hammer",
+        "grab the hammer and drive the nail into the wall",
+        "hit the nail with the hammer until it goes in",
+    ),
+    "hand-insert": (
+        "please put your hand into the hole",
+        "could you stick the gripper into the hole",
+        "the gripper needs to go inside the hole",
+        "lower the hand down into the hole",
+        "move the gripper into the hole in the table",
+    ),
+    "handle-press": (
+        "please press the handle down from the top",
+        "could you push down on the handle from above",
+        "the handle needs to be pressed down from the front",
+        "push the handle downward with the gripper",
+        "press the front handle all the way down",
+    ),
+    "handle-press-side": (
+        "please press the side handle down",
+        "could you push the handle down from the side",
+        "the side handle needs to be pressed down",
+        "approach the handle from the side and push it down",
+        "push down on the sideways handle",
+    ),
+    "handle-pull": (
+        "please pull the handle up from the front",
+        "could you lift the handle up",
+        "the handle needs to be pulled up, so raise it",
+        "grab the front handle and pull it upward",
+        "pull up on the handle with the gripper",
+    ),
+    "handle-pull-side": (
+        "please pull the side handle up",
+        "could you lift the handle up from the side",
+        "the side handle needs to be pulled up",
+        "raise the handle that sticks out to the side",
+        "pull up on the sideways handle",
+    ),
+    "lever-pull": (
+        "please pull the lever up",
+        "could you raise the lever",
+        "the lever needs to be pulled up",
+        "grab the lever and swing it upward",
+        "pull up on the lever with the gripper",
+    ),
+    "peg-unplug-side": (
+        "please unplug the peg from the side",
+        "could you pull the peg out sideways",
+        "the peg needs to be pulled out of its hole sideways",
+        "grab the peg and slide it out to the side",
+        "pull the plugged peg out horizontally",
+    ),
+    "pick-out-of-hole": (
+        "please pick the peg up out of the hole",
+        "could you lift the cylinder out of the hole",
+        "the peg needs to come out of the hole, so pick it up",
+        "grasp the peg in the hole and raise it out",
+        "pull the cylinder up out of the hole",
+    ),
+    "pick-place-wall": (
+        "please pick up the puck and place it on the other side of the wall",
+        "could you lift the puck over the wall and put it at the goal",
+        "the puck needs to go to the goal behind the wall",
+        "grasp the puck and carry it past the wall to the target",
+        "pick the puck up and set it down beyond the wall",
+    ),
+    "plate-slide": (
+        "please slide the plate into the cabinet from the front",
+        "could you push the plate forward into the cabinet",
+        "the plate needs to go into the cabinet, so slide it in",
+        "shove the plate straight in to the cabinet",
+        "push the plate forward into the slot",
+    ),
+    "plate-slide-back": (
+        "please slide the plate back out of the cabinet",
+        "could you pull the plate out of the cabinet toward you",
+        "the plate needs to come out of the cabinet, so pull it back",
+        "drag the plate straight back out of the cabinet",
+        "pull the plate back out from the front of the cabinet",
+    ),
+    "plate-slide-back-side": (
+        "please slide the plate back out of the cabinet sideways",
+        "could you pull the plate out of the cabinet from the side",
+        "the plate needs to come out of the cabinet sideways",
+        "drag the plate sideways out of the cabinet",
+        "pull the plate out of the slot to the side",
+    ),
+    "plate-slide-side": (
+        "please slide the plate into the cabinet sideways",
+        "could you push the plate sideways into the cabinet",
+        "the plate needs to go into the cabinet from the side",
+        "shove the plate sideways in to the cabinet",
+        "push the plate into the slot from the side",
+    ),
+    "push-back": (
+        "please pull the puck back toward you to the goal",
+        "could you slide the puck backwards onto the target",
+        "the puck has to end up back on the goal near the robot",
+        "drag the puck back toward the robot to the target",
+        "bring the puck backwards along the table to the goal",
+    ),
+    "push-wall": (
+        "please push the puck around the wall to the goal",
+        "could you slide the puck past the wall onto the target",
+        "the puck has to reach the goal behind the wall, so push it",
+        "shove the puck along the table around the wall to the target",
+        "nudge the puck past the wall to the goal",
+    ),
+    "reach-wall": (
+        "please move your hand past the wall to the goal",
+        "could you reach over the wall to the target",
+        "the gripper needs to get to the goal behind the wall",
+        "get the end effector around the wall to the goal",
+        "head for the target beyond the wall with the arm",
+    ),
+    "shelf-place": (
+        "please put the block up on the shelf",
+        "could you place the block onto the shelf",
+        "the block needs to go on the shelf, so pick it up",
+        "lift the block and set it down on the shelf",
+        "pick up the puck and put it on the shelf",
+    ),
+    "soccer": (
+        "please push the ball into the goal net",
+        "could you kick the soccer ball into the net",
+        "the ball needs to go into the goal, so push it in",
+        "shove the soccer ball across the table into the net",
+        "get the ball past the goal line into the net",
+    ),
+    "stick-pull": (
+        "please use the stick to pull the thermos toward you",
+        "could you grab the stick and pull the box back",
+        "the box needs to be pulled with the stick",
+        "pick up the stick and drag the thermos back with it",
+        "hook the box with the stick and pull it",
+    ),
+    "stick-push": (
+        "please use the stick to push the thermos away",
+        "could you grab the stick and push the box forward",
+        "the box needs to be pushed with the stick",
+        "pick up the stick and shove the thermos forward with it",
+        "hold the stick and push the box to the goal",
+    ),
+    "sweep": (
+        "please sweep the puck off the edge of the table",
+        "could you push the puck off the table",
+        "the puck needs to fall off the table, so sweep it off",
+        "brush the puck over the table edge",
+        "knock the puck off the side of the table",
+    ),
+    "sweep-into": (
+        "please sweep the puck into the hole",
+        "could you push the puck into the hole in the table",
+        "the puck needs to go into the hole, so sweep it in",
+        "brush the puck along the table into the hole",
+        "slide the puck over and drop it into the hole",
+    ),
 }
 
 
@@ -734,12 +1016,6 @@ def templates(task: str, instruction_set: str = "train") -> tuple[str, ...]:
         return test_phrasings.phrasings("metaworld", task)
     train, heldout = PHRASES[task]
     if instruction_set == "train_wide":
-        if task not in WIDER:
-            raise ValueError(
-                f"instruction_set=train_wide has more phrasings for MT10's tasks only so far, "
-                f"not {task!r}: collect it with instruction_set=train, or write its phrasings "
-                "into envs/metaworld_language.py's WIDER"
-            )
         return train + WIDER[task]
     return train if instruction_set == "train" else heldout
 

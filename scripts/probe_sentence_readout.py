@@ -14,6 +14,7 @@ training phrasings only and asked about the dev paraphrases:
 Dev phrasings only: the frozen test paraphrases are never read here (envs/test_phrasings.py).
 
     python scripts/probe_sentence_readout.py [--words-layers 0,2,11] [--layer 28]
+        [--instruction-set train_wide]
 """
 
 from __future__ import annotations
@@ -72,14 +73,19 @@ def accuracy(predicted: torch.Tensor, labels: list[int]) -> float:
     return float((predicted == torch.tensor(labels)).float().mean())
 
 
-def metaworld_rows(encoder: SentenceEncoder, name: str, tasks: list[str]) -> list[str]:
-    train = [(k, s) for k, t in enumerate(tasks) for s in metaworld_language.templates(t, "train")]
+def metaworld_rows(
+    encoder: SentenceEncoder, name: str, tasks: list[str], fitted_on: str = "train"
+) -> list[str]:
+    train = [
+        (k, s) for k, t in enumerate(tasks) for s in metaworld_language.templates(t, fitted_on)
+    ]
     dev = [(k, s) for k, t in enumerate(tasks) for s in metaworld_language.templates(t, "heldout")]
     read = features(encoder, [s for _, s in train])
     x, y = read([s for _, s in train]), torch.tensor([k for k, _ in train])
     dev_x, dev_y = read([s for _, s in dev]), [k for k, _ in dev]
     return [
-        f"{name} ({len(dev)} dev paraphrases): nearest task "
+        f"{name} ({len(dev)} dev paraphrases, fitted on {len(train)} {fitted_on} phrasings): "
+        "nearest task "
         f"{accuracy(nearest_mean(x, y, dev_x), dev_y):.2f}, linear probe "
         f"{accuracy(linear_probe(x, y, dev_x, len(tasks)), dev_y):.2f}, slots "
         f"{accuracy(slots(x, y, dev_x), dev_y):.2f}"
@@ -134,11 +140,18 @@ def main() -> None:
     parser.add_argument("--backbone", default="smollm2-135m")
     parser.add_argument("--layer", type=int, default=28)
     parser.add_argument("--words-layers", default="0,2,11")
+    parser.add_argument(
+        "--instruction-set",
+        default="train",
+        choices=("train", "train_wide"),
+        help="the Meta-World phrasings the readouts are fitted on (train_wide: 8 per task)",
+    )
     args = parser.parse_args()
     for words_layer in (int(w) for w in args.words_layers.split(",")):
         encoder = SentenceEncoder(args.backbone, args.layer, words_layer=words_layer)
-        rows = metaworld_rows(encoder, "MT10", list(metaworld_language.MT10))
-        rows += metaworld_rows(encoder, "MT50", list(metaworld_language.TASKS))
+        fitted_on = args.instruction_set
+        rows = metaworld_rows(encoder, "MT10", list(metaworld_language.MT10), fitted_on)
+        rows += metaworld_rows(encoder, "MT50", list(metaworld_language.TASKS), fitted_on)
         rows += tabletop_rows(encoder)
         for row in rows:
             print(f"layer {args.layer}, words_layer {words_layer}: {row}", flush=True)

@@ -33,7 +33,7 @@ class CollectConfig:
     image_size: int = 128  # square camera images, front + wrist
     seed: int = 0  # first seed of every cell
     max_attempts_factor: float = 2.0  # give up on a cell after this many times `episodes` tries
-    # train | heldout phrasings (never test: see below); Meta-World's MT10 also train_wide
+    # train | heldout phrasings (never test: see below); Meta-World also train_wide
     instruction_set: str = "train"
     ray_address: str | None = None  # None: a local Ray; or a cluster's address
     progress: bool = True
