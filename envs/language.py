@@ -56,7 +56,44 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-INSTRUCTION_SETS = ("train", "heldout", "test")
+# train_wide: the training phrasings and WIDER's (`vla collect instruction_set=train_wide`)
+INSTRUCTION_SETS = ("train", "heldout", "test", "train_wide")
+
+# Five more training phrasings per task, in the styles Meta-World's train_wide uses ("please ...",
+# "could you ...", what needs to happen, another verb, the arm or gripper named): what stays
+# constant within a task is then what it asks. A helper wrote them from the training phrasings
+# alone, without the dev or test paraphrases; three that reused a dev paraphrase's verb or its
+# words ("hoist", "nudge", "bring ... over to the") were replaced before any run.
+WIDER: dict[str, tuple[str, ...]] = {
+    "reach": (
+        "please reach over to the {obj}",
+        "could you move over to the {obj}",
+        "the {obj} needs to be touched by the gripper",
+        "approach the {obj}",
+        "guide the arm to the {obj}",
+    ),
+    "lift": (
+        "please pick the {obj} up off the table",
+        "could you lift the {obj} into the air",
+        "the {obj} needs to be lifted off the table",
+        "elevate the {obj}",
+        "use the gripper to raise the {obj}",
+    ),
+    "place": (
+        "please put the {obj} {place}",
+        "could you place the {obj} {place}",
+        "the {obj} needs to end up {place}",
+        "deposit the {obj} {place}",
+        "use the arm to put the {obj} {place}",
+    ),
+    "push": (
+        "please push the {obj} along the table to the {mark}",
+        "could you slide the {obj} over to the {mark}",
+        "the {obj} needs to be slid across the table onto the {mark}",
+        "drive the {obj} across the table until it reaches the {mark}",
+        "push the {obj} to the {mark} with the gripper",
+    ),
+}
 # the verb-swap control: the same scene and object, the instruction of another task whose
 # success does not make this scene's (a lift scene told to touch the cube, ...); reach has none
 VERB_SWAP = {"lift": "reach", "place": "lift", "push": "lift"}
@@ -74,6 +111,8 @@ def templates(task: str, instruction_set: str) -> tuple[str, ...]:
         from vla.envs import test_phrasings
 
         return test_phrasings.phrasings("tabletop", task)
+    if instruction_set == "train_wide":
+        return TEMPLATES[task]["train"] + WIDER[task]
     return TEMPLATES[task][instruction_set]
 
 

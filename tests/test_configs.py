@@ -123,7 +123,13 @@ RECIPES = {
     ),
     "general": (
         ["policy=general", "train=general", "backbone.num_layers=2"],
-        ["control=task_space", "after_success=8", "action_noise=0.005", "image_size=64"],
+        [
+            "control=task_space",
+            "after_success=8",
+            "action_noise=0.005",
+            "image_size=64",
+            "instruction_set=train_wide",
+        ],
     ),
 }
 
@@ -191,6 +197,9 @@ def test_the_general_recipe_fits_nothing_to_a_scene_and_is_one_file_for_every_su
     assert collected["metaworld"].control == "ee_delta"
     # demonstrations with DART noise on both suites (rows 70-71)
     assert collected["tabletop"].action_noise == collected["metaworld"].action_noise == 0.005
+    # five more training phrasings per task on both suites (row 75)
+    assert collected["tabletop"].instruction_set == collected["metaworld"].instruction_set
+    assert collected["metaworld"].instruction_set == "train_wide"
 
 
 def test_the_command_line_wins_over_a_recipe():

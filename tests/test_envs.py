@@ -1,5 +1,6 @@
 """The env contract on every registered env: check_env, determinism, observations, bad input."""
 
+import re
 import warnings
 
 import gymnasium
@@ -89,7 +90,7 @@ def test_robots_differ_in_kinematics_and_action_size():
 @pytest.mark.parametrize("task", list(TASKS))
 def test_instructions_come_from_templates_and_heldout_differs(task):
     env = gymnasium.make(registration.env_id(task, "panda"), image_obs=False)
-    seen = {"train": set(), "heldout": set()}
+    seen = {"train": set(), "heldout": set(), "train_wide": set()}
     for seed in range(12):
         for which in seen:
             obs, _ = env.reset(seed=seed, options={"instruction_set": which})
@@ -99,6 +100,17 @@ def test_instructions_come_from_templates_and_heldout_differs(task):
     train_forms = language.templates(task, "train")
     heldout_forms = language.templates(task, "heldout")
     assert set(train_forms).isdisjoint(heldout_forms)
+
+    # train_wide draws from the training templates and five more (the recipe collects with it)
+    def forms(instruction: str) -> set[str]:
+        return {
+            t
+            for t in language.templates(task, "train_wide")
+            if re.fullmatch(re.sub(r"\\\{\w+\\\}", ".+", re.escape(t)), instruction)
+        }
+
+    assert all(forms(i) for i in seen["train_wide"])
+    assert any(forms(i).isdisjoint(train_forms) for i in seen["train_wide"])
     env.close()
 
 

@@ -25,8 +25,7 @@ def test_the_test_paraphrases_are_frozen_and_new(tmp_path, monkeypatch):
     for suite, module in (("tabletop", language), ("metaworld", metaworld_language)):
         for task, phrasings in data[suite].items():
             assert len(phrasings) >= 3
-            wide = module is metaworld_language  # train_wide covers every MT50 task
-            sets = ("train", "heldout") + (("train_wide",) if wide else ())
+            sets = ("train", "heldout", "train_wide")
             seen = {words(p) for s in sets for p in module.templates(task, s)}
             assert not seen & {words(p) for p in phrasings}, (suite, task)
             assert all(set(p) <= set(language.CHARSET) | set("{}") for p in phrasings)
@@ -67,6 +66,25 @@ def test_train_wide_adds_phrasings_that_no_dev_paraphrase_has():
     told = {env.reset(seed=seed)[0]["instruction"] for seed in range(40)}
     assert told == set(metaworld_language.templates("drawer-open", "train_wide"))
     env.close()
+
+
+def test_the_tabletop_train_wide_adds_five_phrasings_per_task_that_no_dev_paraphrase_has():
+    """The same for the tabletop: each task's training templates and five more, with the task's
+    slots and nothing a dev paraphrase or another task says."""
+    assert set(language.WIDER) == set(language.TEMPLATES)
+    everyone = [p for t in language.WIDER for p in language.templates(t, "train_wide")]
+    assert len(set(map(words, everyone))) == len(everyone)
+    for task, extra in language.WIDER.items():
+        train = language.templates(task, "train")
+        wide = language.templates(task, "train_wide")
+        assert wide == train + extra and len(extra) == 5
+        dev = {words(p) for p in language.templates(task, "heldout")}
+        assert not dev & {words(p) for p in wide}
+        slots = set(re.findall(r"{(\w+)}", train[0]))
+        for p in extra:  # the slots the task's own training phrasings fill, once each
+            assert sorted(re.findall(r"{(\w+)}", p)) == sorted(slots), (task, p)
+            filled = p.format(obj="red cube", color="red", place="in the bowl", mark="orange mark")
+            assert set(filled) <= set(language.CHARSET) and len(filled) <= language.MAX_LENGTH
 
 
 def test_the_verb_swap_names_the_same_cube_for_another_task():

@@ -33,7 +33,8 @@ class CollectConfig:
     image_size: int = 128  # square camera images, front + wrist
     seed: int = 0  # first seed of every cell
     max_attempts_factor: float = 2.0  # give up on a cell after this many times `episodes` tries
-    # train | heldout phrasings (never test: see below); Meta-World also train_wide
+    # train | heldout | train_wide (the training phrasings and five more per task) phrasings;
+    # never test: see below
     instruction_set: str = "train"
     ray_address: str | None = None  # None: a local Ray; or a cluster's address
     progress: bool = True
@@ -97,7 +98,7 @@ class CollectConfig:
         if self.instruction_set == "test":
             raise ValueError(
                 "instruction_set=test: the frozen test paraphrases never enter a dataset (they "
-                "are for one published evaluation); collect with train or heldout"
+                "are for one published evaluation); collect with train, train_wide or heldout"
             )
         self.leave_out = list(self.leave_out or [])
         self.randomize = list(self.randomize or [])
