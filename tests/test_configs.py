@@ -179,7 +179,7 @@ def test_the_general_recipe_fits_nothing_to_a_scene_and_is_one_file_for_every_su
     assert parts["sentence"].readout not in ("tasks", "nearest_task"), parts["sentence"]
     # its image features start from ImageNet, frozen (rows 66-67), not from the scene alone
     assert parts["images"].trunk == "efficientnet_lite0" and parts["images"].encoder == "conv"
-    # a coarse grid beside the keypoints: half the backbone tokens for the same MT10 success (row 76)
+    # a coarse grid beside the keypoints: 22 backbone tokens, not 46, for the MT10 success (row 76)
     assert parts["images"].patch_size == 32
     collected = {
         suite: build(CollectConfig, composed("collect", "recipe=general", f"suite={suite}", *tasks),
