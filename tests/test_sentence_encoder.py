@@ -55,6 +55,9 @@ def test_deep_layers_name_the_task_of_held_out_paraphrases(sentence_encoders):
         assert named == [task] * len(named), (task, named)
 
 
+# slow: two more 28-layer reads of every held-out sentence (~24 s); the fast tests beside it
+# cover the span's mechanics and the deep layer's reading of paraphrases
+@pytest.mark.slow
 def test_a_span_of_layers_names_more_held_out_paraphrases_than_one_layer(sentence_encoders):
     """With the plate as well as the bowl, layer 28 alone reads "drop the cube on the plate" as
     another task; layers 22-29 together name more held-out paraphrases, places most of all
