@@ -14,8 +14,9 @@ from vla.envs.tasks.registry import TASKS
 
 IDS = registration.register_all()
 # Meta-World's 50 ids are one adapter (envs/metaworld_env.py) over 50 task files, ~3 s each to
-# check on 2 cores. Its MT10 ids are checked in the default run by tests/test_metaworld.py
-# (test_check_env_passes_on_every_mt10_id); the other 40 run in `make test-slow`, CI's own step.
+# check on 2 cores. Its MT10 ids are checked by tests/test_metaworld.py
+# (test_check_env_passes_on_every_mt10_id: three in the default run, the rest with the slow
+# tests); the other 40 run in `make test-slow`, CI's own step.
 METAWORLD_IDS = {registration.metaworld_id(t) for t in metaworld_language.TASKS}
 MT10_IDS = {registration.metaworld_id(t) for t in metaworld_language.MT10}
 CHECKED = [

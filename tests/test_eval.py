@@ -219,6 +219,7 @@ def test_policy_eval_runs_through_one_policy_server(ray_cluster, tiny_checkpoint
                 progress=False,
             )
         )
+    assert not (tmp_path / "ev2").exists()  # refused from the checkpoint, before anything ran
 
 
 def run_cli(*args):

@@ -101,6 +101,13 @@ class EvalConfig:
             raise FileNotFoundError(
                 f"no checkpoint at {self.policy_path}; train one with `vla train`, or use policy.path=expert"
             )
+        elif self.policy_path != EXPERT:
+            # refused from the checkpoint's config, before a policy server and env workers
+            # start (about 20 s on 2 cores); a served policy is checked on its metadata later
+            from vla.policies import checkpoint
+
+            known = list(checkpoint.read_config(self.policy_path)["robots"])
+            refuse_unknown_robots(self.robots, known)
         self.conditions = ["train"]
         if self.language_checks:
             self.conditions += ["heldout", "shuffled"]
@@ -122,6 +129,12 @@ class EvalConfig:
             if p.kind == "distractor" and self.suite != "tabletop":
                 raise ValueError("perturb=distractor is the tabletop's: Meta-World has none")
             self.conditions.append(f"perturb:{p.name}")
+
+
+def refuse_unknown_robots(robots: list[str], known: list[str]) -> None:
+    missing = set(robots) - set(known)
+    if missing:
+        raise ValueError(f"the checkpoint was not trained for {sorted(missing)}; it knows {known}")
 
 
 def identity(cfg: EvalConfig) -> dict:
@@ -267,11 +280,7 @@ def evaluate(cfg: EvalConfig, hooks=None) -> dict:
                         f"{info['horizon']}, so pick 1..{info['horizon']}"
                     )
                 n_steps = cfg.n_action_steps
-            missing = set(cfg.robots) - set(info["robots"])
-            if missing:
-                raise ValueError(
-                    f"the checkpoint was not trained for {sorted(missing)}; it knows {info['robots']}"
-                )
+            refuse_unknown_robots(cfg.robots, info["robots"])
         latency = None if cfg.latency_ms is None or cfg.latency_ms < 0 else cfg.latency_ms / 1000
 
         def make_worker():
