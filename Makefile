@@ -41,7 +41,7 @@ $(OPENPI)/.installed: Makefile
 	@touch $@
 
 # The default run leaves out the tests marked slow (pyproject.toml's addopts); `make test-slow`
-# runs only those (~10 min on 2 cores), as CI's own step after `make test` (.ci/run).
+# runs only those (~12 min on 2 cores), as CI's own step after `make test` (.ci/run).
 test: setup openpi-client
 	$(VENV)/bin/pytest -q
 
